@@ -1,0 +1,74 @@
+// Numeric kernels of the engine: activation quantisation, quantised dot products, matrix-vector
+// products split over a persistent worker pool, and attention over an f16 KV cache.
+// The SIMD paths are compiled per function and chosen at run time (see ck_simd_level).
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ggml type ids (as stored in GGUF).
+enum {
+    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q8_0 = 8, CK_Q8_1 = 9,
+    CK_Q4_K = 12, CK_Q6_K = 14, CK_Q8_K = 15, CK_BF16 = 30
+};
+
+/// 0 = portable C, 1 = AVX2+FMA+F16C. Decided once from cpuid; CK_SIMD=0 in the environment forces 0.
+int ck_simd_level(void);
+
+float ck_fp16_to_fp32(uint16_t h);
+uint16_t ck_fp32_to_fp16(float f);
+void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int n);
+
+/// The activation type a weight type's dot product takes (CK_Q8_0, CK_Q8_1 or CK_F32).
+int ck_vec_dot_type(int weight_type);
+/// Bytes of one row of n values of `type` (n a multiple of the block size).
+size_t ck_row_bytes(int type, int n);
+
+/// Quantises one row of n floats to `vec_dot_type` (rounding as llama.cpp does). For CK_F32 it copies.
+void ck_quantize_row(int vec_dot_type, const float *x, void *y, int n);
+/// Dequantises one row of n weights of `type` into floats.
+void ck_dequantize_row(int type, const void *x, float *y, int n);
+/// Dot product of one weight row (`type`) with one activation row already in ck_vec_dot_type(type).
+float ck_vec_dot(int type, int n, const void *w, const void *xq);
+
+typedef struct ck_pool ck_pool;
+typedef void (*ck_task_fn)(void *ctx, int ith, int nth);
+
+/// A pool of n_threads-1 workers that stay alive; the calling thread is worker 0.
+ck_pool *ck_pool_create(int n_threads);
+void ck_pool_destroy(ck_pool *pool);
+int ck_pool_threads(const ck_pool *pool);
+/// Runs fn(ctx, ith, nth) on every thread and returns when all are done.
+void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
+
+/// One weight matrix of a batched product: rows x cols weights of `type`, row-major (ggml dims {cols, rows}).
+typedef struct {
+    int type;
+    const void *w;
+    int rows;
+    float *out;        // out[t * out_stride + r]
+    int out_stride;
+} ck_matmul_job;
+
+/// For each job: out[t][r] = W[r,:] . x[t,:] for t < ntok, where xq holds ntok activation rows of
+/// `cols` values already quantised to the jobs' common vec-dot type (row stride xq_stride bytes).
+/// All jobs share cols and the input; they run in one pool dispatch.
+void ck_matmul(ck_pool *pool, const ck_matmul_job *jobs, int njobs, int cols,
+               const void *xq, size_t xq_stride, int ntok);
+
+/// Causal grouped-query attention for ntok new tokens at positions pos0..pos0+ntok-1.
+/// q: [ntok][n_head*hd] f32; k_cache, v_cache: [pos][n_kv*hd] f16 holding positions 0..pos0+ntok-1;
+/// out: [ntok][n_head*hd] f32. scratch: n_threads * (pos0+ntok) floats.
+void ck_attention(ck_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
+                  float *out, int ntok, int pos0, int n_head, int n_kv, int hd, float scale,
+                  float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,58 @@
+import Foundation
+
+/// A model file opened for use: the mapped GGUF, its tokenizer, chat template and forward pass.
+public final class LoadedModel: @unchecked Sendable {
+    public let path: String
+    public let file: GGUFFile
+    public let tokenizer: Tokenizer
+    public let model: any LanguageModel
+    public let pool: WorkerPool
+    /// The model's own `tokenizer.chat_template`, parsed; nil when absent or beyond the interpreter.
+    public let chatTemplate: ChatTemplate?
+    /// Why the template could not be used, when it could not.
+    public let chatTemplateProblem: String?
+
+    /// `general.name` from the file (untrusted text: sanitise before display).
+    public var name: String { file.metadata["general.name"]?.string ?? URL(fileURLWithPath: path).lastPathComponent }
+
+    public static var defaultThreads: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) }
+
+    public init(path: String, threads: Int = LoadedModel.defaultThreads) throws {
+        self.path = path
+        file = try GGUFFile(path: path)
+        tokenizer = try Tokenizer(gguf: file)
+        pool = WorkerPool(threads: threads)
+        model = try ArchitectureRegistry.load(file, pool: pool)
+        guard tokenizer.vocabularySize == model.vocabularySize else {
+            throw GGUFError(.badTokenizer, "the tokenizer has \(tokenizer.vocabularySize) tokens but the model \(model.vocabularySize)")
+        }
+        if let source = file.metadata["tokenizer.chat_template"]?.string {
+            do {
+                chatTemplate = try ChatTemplate(source: source)
+                chatTemplateProblem = nil
+            } catch {
+                chatTemplate = nil
+                chatTemplateProblem = error.description
+            }
+        } else {
+            chatTemplate = nil
+            chatTemplateProblem = "the file has no tokenizer.chat_template"
+        }
+    }
+
+    /// The text of a chat prompt: the template applied to `messages` with the assistant turn opened,
+    /// then `prefill` (the start of the assistant's reply, left open for the model to continue).
+    public func chatPrompt(_ messages: [ChatMessage], prefill: String = "") throws -> String {
+        let bos = tokenizer.bosID.map { tokenizer.tokenText($0) } ?? ""
+        let eos = tokenizer.eosID.map { tokenizer.tokenText($0) } ?? ""
+        let rendered: String
+        if let chatTemplate {
+            rendered = try chatTemplate.render(messages: messages, addGenerationPrompt: true, bosToken: bos, eosToken: eos)
+        } else if let source = file.metadata["tokenizer.chat_template"]?.string, let format = ChatFormat.detect(template: source) {
+            rendered = format.render(messages: messages, addGenerationPrompt: true, bosToken: bos)
+        } else {
+            rendered = ChatFormat.chatML.render(messages: messages, addGenerationPrompt: true, bosToken: bos)
+        }
+        return rendered + prefill
+    }
+}

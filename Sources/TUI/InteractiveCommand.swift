@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Model
+import Techniques
+import Workbench
+
+/// A line-based chat in the terminal: the default command until the full-screen workbench lands.
+struct Interactive: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interactive",
+        abstract: "Chat with the model in the terminal (/system TEXT, /prefill TEXT, /reset, /quit).")
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    func run() throws {
+        let loaded = try modelOptions.load()
+        let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        printSafe("workbench: \(loaded.name) (\(loaded.model.architecture), \(loaded.pool.threads) threads). "
+                  + "Type a message; /system TEXT, /prefill TEXT, /reset, /quit.", terminator: "\n")
+        var messages: [ChatMessage] = []
+        var system: String? = nil
+        var prefill = ""
+        var settings = sampling.settings
+        while true {
+            printSafe("> ")
+            guard let line = readLine(strippingNewline: true) else { break }
+            if line == "/quit" || line == "/exit" { break }
+            if line == "/reset" { messages = []; printSafe("(conversation cleared)\n"); continue }
+            if line.hasPrefix("/system ") { system = String(line.dropFirst(8)); messages = []; printSafe("(system prompt set; conversation cleared)\n"); continue }
+            if line.hasPrefix("/prefill") { prefill = String(line.dropFirst(8)).trimmingCharacters(in: .whitespaces); printSafe("(prefill for the next reply: \(prefill.debugDescription))\n"); continue }
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            messages.append(ChatMessage(role: "user", content: line))
+            if !prefill.isEmpty { printSafe(prefill) }
+            do {
+                let record = try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: settings, generator: generator) { piece in
+                    printSafe(piece)
+                    return true
+                }
+                messages.append(ChatMessage(role: "assistant", content: prefill + record.text))
+                printSafe("\n")
+            } catch {
+                messages.removeLast()
+                generator.reset()
+                printSafe("error: \(error)\n")
+            }
+            prefill = ""
+            settings.sampling.seed &+= 1
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import Model
+import Techniques
+import Workbench
+
+@main
+struct WorkbenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workbench",
+        abstract: "An alignment-auditing workbench: run a language model in-process and probe it for hidden objectives.",
+        subcommands: [Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Bench.self, Models.self],
+        defaultSubcommand: Interactive.self
+    )
+}
+
+/// Options every model command takes.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Path to a GGUF model (default: $WORKBENCH_MODEL or models/\(ModelCatalog.defaultModelFile)).")
+    var model: String = ModelCatalog.defaultModelPath
+
+    @Option(help: "Worker threads.")
+    var threads: Int = LoadedModel.defaultThreads
+
+    @Option(help: "Context length in tokens (default: the model's).")
+    var context: Int?
+
+    func load() throws -> LoadedModel {
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw ValidationError("no model at \(model): run `make models` or pass --model PATH")
+        }
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") }
+        return try LoadedModel(path: model, threads: threads)
+    }
+}
+
+struct SamplingOptions: ParsableArguments {
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    var maxTokens: Int = 256
+    @Option(help: "Temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).")
+    var topK: Int = 40
+    @Option(name: .customLong("top-p"), help: "Nucleus: keep the smallest set with this much probability (1 = off).")
+    var topP: Float = 0.95
+    @Option(name: .customLong("min-p"), help: "Drop tokens below this fraction of the top probability (0 = off).")
+    var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty over the last 64 tokens (1 = off).")
+    var repeatPenalty: Float = 1.0
+    @Option(help: "Random seed; the same seed gives the same sample.")
+    var seed: UInt64 = 0
+
+    var settings: GenerationSettings {
+        GenerationSettings(sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                                                        repetitionPenalty: repeatPenalty, seed: seed),
+                           maxTokens: maxTokens)
+    }
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard minP >= 0 && minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
+        guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be > 0") }
+    }
+}
+
+/// Writes one JSON object to stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    var data = try encoder.encode(value)
+    data.append(0x0A)
+    FileHandle.standardOutput.write(data)
+}
+
+/// Writes untrusted text to stdout through the sanitizer, unbuffered so streaming shows.
+func printSafe(_ text: String, terminator: String = "") {
+    FileHandle.standardOutput.write(Data((TerminalText.sanitize(text) + terminator).utf8))
+}
+
+func readTextArgument(_ parts: [String]) -> String { parts.joined(separator: " ") }
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Token ids of TEXT (special tokens parsed; BOS as the model says).")
+    @OptionGroup var modelOptions: ModelOptions
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(name: .customLong("no-special"), help: "Treat special-token text as plain text.") var noSpecial = false
+    @Argument(help: "The text.") var text: [String] = []
+
+    func run() throws {
+        let file = try GGUFFile(path: modelOptions.model)
+        let tokenizer = try Tokenizer(gguf: file)
+        let ids = tokenizer.encode(readTextArgument(text), parseSpecial: !noSpecial)
+        if json {
+            struct Out: Encodable { let ids: [Int32] }
+            try printJSON(Out(ids: ids))
+        } else {
+            for id in ids {
+                let piece = String(decoding: tokenizer.piece(id), as: UTF8.self)
+                printSafe("\(id)\t\(piece.debugDescription)", terminator: "\n")
+            }
+        }
+    }
+}
+
+struct Logits: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The most likely next tokens after TEXT (raw text, no template).")
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "How many.") var top: Int = 10
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "The text.") var text: [String] = []
+
+    func run() throws {
+        let loaded = try modelOptions.load()
+        let ids = loaded.tokenizer.encode(readTextArgument(text))
+        let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        let logits = try generator.evaluate(ids)
+        let k = max(1, min(top, logits.count))
+        let order = (0..<logits.count).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(k)
+        struct Entry: Encodable { let id: Int; let logit: Float; let text: String }
+        let entries = order.map { Entry(id: $0, logit: logits[$0], text: String(decoding: loaded.tokenizer.piece(TokenID($0)), as: UTF8.self)) }
+        if json {
+            struct Out: Encodable { let top: [Entry] }
+            try printJSON(Out(top: entries))
+        } else {
+            for e in entries { printSafe(String(format: "%6d  %9.4f  ", e.id, e.logit) + e.text.debugDescription, terminator: "\n") }
+        }
+    }
+}
+
+struct Complete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Continue TEXT with no template; stops at end-of-generation tokens.")
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "The text (empty: sample from the model's prior).") var text: [String] = []
+
+    func run() throws {
+        let loaded = try modelOptions.load()
+        let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        let record = try RawCompletion.run(readTextArgument(text), settings: sampling.settings, generator: generator) { piece in
+            if !json { printSafe(piece) }
+            return true
+        }
+        if json {
+            struct Out: Encodable { let ids: [Int32]; let text: String; let stop: String }
+            try printJSON(Out(ids: record.ids, text: record.text, stop: record.stopReason.rawValue))
+        } else {
+            printSafe("", terminator: "\n")
+        }
+    }
+}
+
+struct Chat: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One chat turn through the model's chat template.")
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+    @Option(help: "System prompt (default: the template's own).") var system: String?
+    @Option(help: "Start of the assistant's reply, which the model continues.") var prefill: String = ""
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "The user's message.") var message: [String] = []
+
+    func run() throws {
+        let loaded = try modelOptions.load()
+        let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        if !json && !prefill.isEmpty { printSafe(prefill) }
+        let record = try ChatTurn.run(messages: [ChatMessage(role: "user", content: readTextArgument(message))],
+                                      system: system, prefill: prefill, settings: sampling.settings, generator: generator) { piece in
+            if !json { printSafe(piece) }
+            return true
+        }
+        if json {
+            struct Out: Encodable { let prompt: String; let ids: [Int32]; let text: String; let stop: String }
+            try printJSON(Out(prompt: record.prompt, ids: record.ids, text: record.text, stop: record.stopReason.rawValue))
+        } else {
+            printSafe("", terminator: "\n")
+        }
+    }
+}
+
+struct Models: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the installed models and where they are.")
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let entries = ModelCatalog.installed()
+        if json {
+            struct Out: Encodable { let directory: String; let models: [ModelCatalog.Entry] }
+            try printJSON(Out(directory: ModelCatalog.modelsDirectory.path, models: entries))
+            return
+        }
+        printSafe("models in \(ModelCatalog.modelsDirectory.path)", terminator: "\n")
+        if entries.isEmpty { printSafe("  (none: run `make models`)", terminator: "\n") }
+        for e in entries {
+            let size = String(format: "%.1f MiB", Double(e.sizeBytes) / 1_048_576)
+            let status = e.error.map { "UNREADABLE: \($0)" } ?? "\(e.architecture), \(e.tensors) tensors"
+            printSafe("\(e.isDefault ? "*" : " ") \(e.name)  [\(size), \(status)]\n    \(e.path)", terminator: "\n")
+        }
+    }
+}
