@@ -2,6 +2,7 @@
 // backend does (so that greedy continuations agree token for token), with an AVX2 path chosen
 // at run time and a portable C path that defines the semantics.
 #include "ckernels.h"
+#include "internal.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -9,11 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define CK_X86 1
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#endif
 
 // ---------------------------------------------------------------- block layouts (ggml)
 
@@ -104,12 +100,12 @@ uint16_t ck_fp32_to_fp16(float f) {
 }
 
 // Table lookup for the hot paths of the portable code.
-static float fp16_table[65536];
+float ck_fp16_table[65536];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static void init_table(void) {
-    for (int i = 0; i < 65536; i++) fp16_table[i] = ck_fp16_to_fp32((uint16_t)i);
+    for (int i = 0; i < 65536; i++) ck_fp16_table[i] = ck_fp16_to_fp32((uint16_t)i);
 }
-static inline float h2f(uint16_t h) { return fp16_table[h]; }
+void ck_init_tables(void) { pthread_once(&table_once, init_table); }
 
 void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int n) {
     for (int i = 0; i < n; i++) y[i] = ck_fp32_to_fp16(x[i]);
@@ -170,13 +166,6 @@ static void quantize_q8_1_c(const float *x, block_q8_1 *y, int n) {
 }
 
 #ifdef CK_X86
-CK_AVX2 static inline float hsum_f32x8(__m256 v) {
-    __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    r = _mm_add_ss(r, _mm_movehdup_ps(r));
-    return _mm_cvtss_f32(r);
-}
-
 CK_AVX2 static inline int hsum_i32x8(__m256i v) {
     __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
@@ -592,96 +581,3 @@ void ck_matmul(ck_pool *pool, const ck_matmul_job *jobs, int njobs, int cols,
     ck_pool_run(pool, matmul_task, &c);
 }
 
-// ---------------------------------------------------------------- attention
-
-typedef struct {
-    const float *q;
-    const uint16_t *k, *v;
-    float *out;
-    int ntok, pos0, n_head, n_kv, hd;
-    float scale;
-    float *scratch;
-} attn_ctx;
-
-static float dot_f16_f16_c(const uint16_t *a, const uint16_t *b, int n) {
-    float s = 0;
-    for (int i = 0; i < n; i++) s += h2f(a[i]) * h2f(b[i]);
-    return s;
-}
-
-#ifdef CK_X86
-CK_AVX2 static float dot_f16_f16_avx2(const uint16_t *a, const uint16_t *b, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))),
-                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i))), acc);
-    }
-    float s = hsum_f32x8(acc);
-    for (; i < n; i++) s += _cvtsh_ss(a[i]) * _cvtsh_ss(b[i]);
-    return s;
-}
-
-CK_AVX2 static void axpy_f16_avx2(float *y, float a, const uint16_t *x, int n) {
-    const __m256 va = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vx, _mm256_loadu_ps(y + i)));
-    }
-    for (; i < n; i++) y[i] += a * _cvtsh_ss(x[i]);
-}
-#endif
-
-static void attention_task(void *p, int ith, int nth) {
-    const attn_ctx *c = p;
-    const int n_ctx = c->pos0 + c->ntok;
-    const int group = c->n_head / c->n_kv;
-    const int kv_stride = c->n_kv * c->hd;
-    float *scores = c->scratch + (size_t)ith * n_ctx;
-    uint16_t qh[256];
-    const int simd = ck_simd_level();
-    for (int item = ith; item < c->ntok * c->n_head; item += nth) {
-        const int t = item / c->n_head, h = item % c->n_head, kvh = h / group;
-        const int len = c->pos0 + t + 1; // causal: positions 0..pos0+t
-        // llama.cpp multiplies Q by the f16 K cache after rounding Q to f16; so do we.
-        ck_fp32_to_fp16_row(c->q + (size_t)t * c->n_head * c->hd + h * c->hd, qh, c->hd);
-        float maxs = -INFINITY;
-        for (int j = 0; j < len; j++) {
-            const uint16_t *kj = c->k + (size_t)j * kv_stride + kvh * c->hd;
-#ifdef CK_X86
-            float s = simd ? dot_f16_f16_avx2(qh, kj, c->hd) : dot_f16_f16_c(qh, kj, c->hd);
-#else
-            float s = dot_f16_f16_c(qh, kj, c->hd);
-#endif
-            s *= c->scale;
-            scores[j] = s;
-            if (s > maxs) maxs = s;
-        }
-        double sum = 0;
-        for (int j = 0; j < len; j++) {
-            scores[j] = expf(scores[j] - maxs);
-            sum += scores[j];
-        }
-        const float inv = (float)(1.0 / sum);
-        float *o = c->out + (size_t)t * c->n_head * c->hd + h * c->hd;
-        memset(o, 0, (size_t)c->hd * sizeof(float));
-        for (int j = 0; j < len; j++) {
-            // The probabilities meet the f16 V cache as f16, as in llama.cpp's KQV product.
-            const float pj = ck_fp16_to_fp32(ck_fp32_to_fp16(scores[j] * inv));
-            const uint16_t *vj = c->v + (size_t)j * kv_stride + kvh * c->hd;
-#ifdef CK_X86
-            if (simd) { axpy_f16_avx2(o, pj, vj, c->hd); continue; }
-#endif
-            for (int d = 0; d < c->hd; d++) o[d] += pj * h2f(vj[d]);
-        }
-    }
-}
-
-void ck_attention(ck_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
-                  float *out, int ntok, int pos0, int n_head, int n_kv, int hd, float scale,
-                  float *scratch) {
-    pthread_once(&table_once, init_table);
-    attn_ctx c = {q, k_cache, v_cache, out, ntok, pos0, n_head, n_kv, hd, scale, scratch};
-    ck_pool_run(pool, attention_task, &c);
-}

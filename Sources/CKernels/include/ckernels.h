@@ -68,6 +68,9 @@ void ck_attention(ck_pool *pool, const float *q, const uint16_t *k_cache, const 
                   float *out, int ntok, int pos0, int n_head, int n_kv, int hd, float scale,
                   float *scratch);
 
+/// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
+void ck_swiglu(float *gate, const float *up, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -200,7 +200,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             rmsNorm(s.xb, s.x, b.ffnNorm, rows: n, dim: dim)
             // Wgate, Wup (hidden, dim) @ xb (n, dim) -> hb, hb2 (n, hidden)
             project(s.xb, rows: n, cols: dim, b.wGate, s.hb, b.wUp, s.hb2)
-            swiglu(s.hb, s.hb2, count: n * hidden)
+            ck_swiglu(s.hb, s.hb2, Int32(n * hidden))
             // Wdown (dim, hidden) @ hb (n, hidden) -> xb2 (n, dim); x += xb2
             project(s.hb, rows: n, cols: hidden, b.wDown, s.xb2)
             add(s.x, s.xb2, count: n * dim)
@@ -247,14 +247,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
 
     private func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { x[i] += y[i] }
-    }
-
-    /// gate = silu(gate) * up, silu(g) = g / (1 + e^-g).
-    private func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
     }
 
     /// Up to three products sharing one input: out_j (rows, W_j.rows) = x (rows, cols) @ W_j^T.
