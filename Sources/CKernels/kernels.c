@@ -352,41 +352,62 @@ void ck_dequantize_row(int type, const void *x, float *y, int n) {
 
 // ---------------------------------------------------------------- dot products
 
+// The portable dot products reproduce the AVX2 kernels bit for bit: eight lanes, lane k holding
+// the integer sum of elements 4k..4k+3 of the block (what maddubs + madd leave there), each lane
+// accumulated with its own fma in block order, then the AVX2 horizontal-sum order.
+static inline float hsum8_c(const float a[8]) {
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
 static float dot_q4_0_q8_0_c(int n, const block_q4_0 *x, const block_q8_0 *y) {
-    float sum = 0;
+    float acc[8] = {0};
     for (int i = 0; i < n / 32; i++) {
-        int s = 0;
+        int8_t q[32];
         for (int j = 0; j < 16; j++) {
-            s += ((x[i].qs[j] & 15) - 8) * y[i].qs[j];
-            s += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + 16];
+            q[j] = (int8_t)((x[i].qs[j] & 15) - 8);
+            q[j + 16] = (int8_t)((x[i].qs[j] >> 4) - 8);
         }
-        sum += h2f(x[i].d) * h2f(y[i].d) * (float)s;
+        const float dd = h2f(x[i].d) * h2f(y[i].d);
+        for (int k = 0; k < 8; k++) {
+            int s = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) s += q[j] * y[i].qs[j];
+            acc[k] = fmaf(dd, (float)s, acc[k]);
+        }
     }
-    return sum;
+    return hsum8_c(acc);
 }
 
 static float dot_q4_1_q8_1_c(int n, const block_q4_1 *x, const block_q8_1 *y) {
-    float sum = 0, summs = 0;
+    float acc[8] = {0}, summs = 0;
     for (int i = 0; i < n / 32; i++) {
-        int s = 0;
+        uint8_t q[32];
         for (int j = 0; j < 16; j++) {
-            s += (x[i].qs[j] & 15) * y[i].qs[j];
-            s += (x[i].qs[j] >> 4) * y[i].qs[j + 16];
+            q[j] = x[i].qs[j] & 15;
+            q[j + 16] = x[i].qs[j] >> 4;
         }
-        summs += h2f(x[i].m) * h2f(y[i].s);
-        sum += h2f(x[i].d) * h2f(y[i].d) * (float)s;
+        const float dx = h2f(x[i].d), dy = h2f(y[i].d);
+        summs = fmaf(h2f(x[i].m), h2f(y[i].s), summs);
+        const float dd = dx * dy;
+        for (int k = 0; k < 8; k++) {
+            int s = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) s += q[j] * y[i].qs[j];
+            acc[k] = fmaf(dd, (float)s, acc[k]);
+        }
     }
-    return sum + summs;
+    return hsum8_c(acc) + summs;
 }
 
 static float dot_q8_0_q8_0_c(int n, const block_q8_0 *x, const block_q8_0 *y) {
-    float sum = 0;
+    float acc[8] = {0};
     for (int i = 0; i < n / 32; i++) {
-        int s = 0;
-        for (int j = 0; j < 32; j++) s += x[i].qs[j] * y[i].qs[j];
-        sum += h2f(x[i].d) * h2f(y[i].d) * (float)s;
+        const float dd = h2f(x[i].d) * h2f(y[i].d);
+        for (int k = 0; k < 8; k++) {
+            int s = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) s += x[i].qs[j] * y[i].qs[j];
+            acc[k] = fmaf(dd, (float)s, acc[k]);
+        }
     }
-    return sum;
+    return hsum8_c(acc);
 }
 
 // Types without an integer path: dequantise a block at a time and take a float dot product.
@@ -427,23 +448,62 @@ CK_AVX2 static inline __m256 dot_i8_i8_to_f32(__m256i a, __m256i b) {
     return dot_u8_i8_to_f32(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
+// Two adjacent halves (d and m of a Q4_1 block, d and s of a Q8_1 block) as floats in lanes 0, 1.
+// One 32-bit load and one conversion: converting each half on its own made the compiler merge
+// into a live register and serialise the loop on it.
+CK_AVX2 static inline __m128 two_halves(const uint16_t *p) {
+    int32_t bits;
+    memcpy(&bits, p, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
+}
+
+// Per block: acc = fma(d_x*d_y, sum(q_x*q_y), acc) and summs = fma(m_x, s_y, summs), in block
+// order, exactly as llama.cpp's AVX2 kernel; the result is hsum(acc) + summs.
 CK_AVX2 static float dot_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block_q8_1 *y) {
     __m256 acc = _mm256_setzero_ps();
-    float summs = 0;
+    __m128 summs = _mm_setzero_ps();
     for (int i = 0; i < n / 32; i++) {
-        summs += _cvtsh_ss(x[i].m) * _cvtsh_ss(y[i].s);
-        const __m256 dd = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
-        const __m256i qx = nibbles_32(x[i].qs);
+        const __m128 xdm = two_halves(&x[i].d), yds = two_halves(&y[i].d);
+        summs = _mm_fmadd_ps(xdm, yds, summs); // lane 1: m * s
+        const __m256 dd = _mm256_broadcastss_ps(_mm_mul_ss(xdm, yds));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(dd, dot_u8_i8_to_f32(qx, qy), acc);
+        acc = _mm256_fmadd_ps(dd, dot_u8_i8_to_f32(nibbles_32(x[i].qs), qy), acc);
     }
-    return hsum_f32x8(acc) + summs;
+    return hsum_f32x8(acc) + _mm_cvtss_f32(_mm_movehdup_ps(summs));
+}
+
+// Four weight rows against one activation row (decode): four independent accumulation chains
+// keep the FMA unit busy while each row's sum keeps llama.cpp's order.
+CK_AVX2 static void dot_q4_1_q8_1_4rows_avx2(int n, const uint8_t *w, size_t wstride, const block_q8_1 *y, float *out) {
+    const block_q4_1 *x0 = (const block_q4_1 *)w, *x1 = (const block_q4_1 *)(w + wstride);
+    const block_q4_1 *x2 = (const block_q4_1 *)(w + 2 * wstride), *x3 = (const block_q4_1 *)(w + 3 * wstride);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < n / 32; i++) {
+        const __m128 yds = two_halves(&y[i].d);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m128 xdm;
+#define CK_ROW(X, A, S)                                                                          \
+        xdm = two_halves(&X[i].d);                                                               \
+        S = _mm_fmadd_ps(xdm, yds, S);                                                           \
+        A = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(xdm, yds)),                          \
+                            dot_u8_i8_to_f32(nibbles_32(X[i].qs), qy), A);
+        CK_ROW(x0, a0, s0)
+        CK_ROW(x1, a1, s1)
+        CK_ROW(x2, a2, s2)
+        CK_ROW(x3, a3, s3)
+#undef CK_ROW
+    }
+    out[0] = hsum_f32x8(a0) + _mm_cvtss_f32(_mm_movehdup_ps(s0));
+    out[1] = hsum_f32x8(a1) + _mm_cvtss_f32(_mm_movehdup_ps(s1));
+    out[2] = hsum_f32x8(a2) + _mm_cvtss_f32(_mm_movehdup_ps(s2));
+    out[3] = hsum_f32x8(a3) + _mm_cvtss_f32(_mm_movehdup_ps(s3));
 }
 
 CK_AVX2 static float dot_q4_0_q8_0_avx2(int n, const block_q4_0 *x, const block_q8_0 *y) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n / 32; i++) {
-        const __m256 dd = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+        const __m256 dd = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         const __m256i qx = _mm256_sub_epi8(nibbles_32(x[i].qs), _mm256_set1_epi8(8));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
         acc = _mm256_fmadd_ps(dd, dot_i8_i8_to_f32(qx, qy), acc);
@@ -454,7 +514,7 @@ CK_AVX2 static float dot_q4_0_q8_0_avx2(int n, const block_q4_0 *x, const block_
 CK_AVX2 static float dot_q8_0_q8_0_avx2(int n, const block_q8_0 *x, const block_q8_0 *y) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n / 32; i++) {
-        const __m256 dd = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+        const __m256 dd = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
         const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
         acc = _mm256_fmadd_ps(dd, dot_i8_i8_to_f32(qx, qy), acc);
@@ -462,30 +522,55 @@ CK_AVX2 static float dot_q8_0_q8_0_avx2(int n, const block_q8_0 *x, const block_
     return hsum_f32x8(acc);
 }
 
-// One Q4_1 weight row against four Q8_1 activation rows: the nibbles are unpacked once and
-// reused, which is what makes batched prefill faster than repeated matrix-vector products.
+CK_AVX2 static void dot_q8_0_q8_0_4rows_avx2(int n, const uint8_t *w, size_t wstride, const block_q8_0 *y, float *out) {
+    const block_q8_0 *x0 = (const block_q8_0 *)w, *x1 = (const block_q8_0 *)(w + wstride);
+    const block_q8_0 *x2 = (const block_q8_0 *)(w + 2 * wstride), *x3 = (const block_q8_0 *)(w + 3 * wstride);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < n / 32; i++) {
+        const float dy = h2f(y[i].d);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+#define CK_ROW(X, A)                                                                              \
+        A = _mm256_fmadd_ps(_mm256_set1_ps(h2f(X[i].d) * dy),                                     \
+                            dot_i8_i8_to_f32(_mm256_loadu_si256((const __m256i *)X[i].qs), qy), A);
+        CK_ROW(x0, a0)
+        CK_ROW(x1, a1)
+        CK_ROW(x2, a2)
+        CK_ROW(x3, a3)
+#undef CK_ROW
+    }
+    out[0] = hsum_f32x8(a0);
+    out[1] = hsum_f32x8(a1);
+    out[2] = hsum_f32x8(a2);
+    out[3] = hsum_f32x8(a3);
+}
+
+// One Q4_1 weight row against four Q8_1 activation rows (prefill): the nibbles are unpacked once
+// and reused, and the four tokens' chains run side by side.
 CK_AVX2 static void dot4_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block_q8_1 *y0, size_t stride, float *out) {
     const block_q8_1 *y1 = (const block_q8_1 *)((const uint8_t *)y0 + stride);
     const block_q8_1 *y2 = (const block_q8_1 *)((const uint8_t *)y1 + stride);
     const block_q8_1 *y3 = (const block_q8_1 *)((const uint8_t *)y2 + stride);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (int i = 0; i < n / 32; i++) {
-        const float dx = _cvtsh_ss(x[i].d), mx = _cvtsh_ss(x[i].m);
+        const __m128 xdm = two_halves(&x[i].d);
         const __m256i qx = nibbles_32(x[i].qs);
-        s0 += mx * _cvtsh_ss(y0[i].s);
-        s1 += mx * _cvtsh_ss(y1[i].s);
-        s2 += mx * _cvtsh_ss(y2[i].s);
-        s3 += mx * _cvtsh_ss(y3[i].s);
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(dx * _cvtsh_ss(y0[i].d)), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y0[i].qs)), a0);
-        a1 = _mm256_fmadd_ps(_mm256_set1_ps(dx * _cvtsh_ss(y1[i].d)), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y1[i].qs)), a1);
-        a2 = _mm256_fmadd_ps(_mm256_set1_ps(dx * _cvtsh_ss(y2[i].d)), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y2[i].qs)), a2);
-        a3 = _mm256_fmadd_ps(_mm256_set1_ps(dx * _cvtsh_ss(y3[i].d)), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y3[i].qs)), a3);
+        __m128 yds;
+#define CK_TOK(Y, A, S)                                                                          \
+        yds = two_halves(&Y[i].d);                                                               \
+        S = _mm_fmadd_ps(xdm, yds, S);                                                           \
+        A = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(xdm, yds)),                          \
+                            dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)Y[i].qs)), A);
+        CK_TOK(y0, a0, s0)
+        CK_TOK(y1, a1, s1)
+        CK_TOK(y2, a2, s2)
+        CK_TOK(y3, a3, s3)
+#undef CK_TOK
     }
-    out[0] = hsum_f32x8(a0) + s0;
-    out[1] = hsum_f32x8(a1) + s1;
-    out[2] = hsum_f32x8(a2) + s2;
-    out[3] = hsum_f32x8(a3) + s3;
+    out[0] = hsum_f32x8(a0) + _mm_cvtss_f32(_mm_movehdup_ps(s0));
+    out[1] = hsum_f32x8(a1) + _mm_cvtss_f32(_mm_movehdup_ps(s1));
+    out[2] = hsum_f32x8(a2) + _mm_cvtss_f32(_mm_movehdup_ps(s2));
+    out[3] = hsum_f32x8(a3) + _mm_cvtss_f32(_mm_movehdup_ps(s3));
 }
 #endif
 
@@ -536,6 +621,22 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
                                     (const block_q8_1 *)(c->xq + (size_t)t * c->xq_stride), c->xq_stride, o);
                 for (int k = 0; k < 4; k++) job->out[(size_t)(t + k) * job->out_stride + r] = o[k];
             }
+        }
+    }
+    if ((job->type == CK_Q4_1 || job->type == CK_Q8_0) && ck_simd_level()) {
+        // Remaining tokens one at a time, four rows per pass.
+        for (; t < c->ntok; t++) {
+            const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
+            float *out = job->out + (size_t)t * job->out_stride;
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                if (job->type == CK_Q4_1) {
+                    dot_q4_1_q8_1_4rows_avx2(c->cols, w + (size_t)r * wrow, wrow, (const block_q8_1 *)x, out + r);
+                } else {
+                    dot_q8_0_q8_0_4rows_avx2(c->cols, w + (size_t)r * wrow, wrow, (const block_q8_0 *)x, out + r);
+                }
+            }
+            for (; r < r1; r++) out[r] = ck_vec_dot(job->type, c->cols, w + (size_t)r * wrow, x);
         }
     }
 #endif
