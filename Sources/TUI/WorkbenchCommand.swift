@@ -68,7 +68,7 @@ struct SamplingOptions: ParsableArguments {
 /// Writes one JSON object to stdout.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
+    encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
     var data = try encoder.encode(value)
     data.append(0x0A)
     FileHandle.standardOutput.write(data)

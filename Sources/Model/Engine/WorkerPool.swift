@@ -32,6 +32,18 @@ public struct WeightMatrix: @unchecked Sendable {
         ck_dequantize_row(Int32(type.rawValue), data + r * rowBytes, out, Int32(cols))
     }
 
+    /// Row `r` dotted with `x` the way the forward pass does it: `x` is first quantised to the
+    /// activation format this type's kernel takes (Q8_0/Q8_1 per 32 values, or kept as f32).
+    public func dot(row r: Int, _ x: [Float]) -> Float {
+        precondition(x.count == cols && r >= 0 && r < rows)
+        let format = activationType
+        let bytes = max(Int(ck_row_bytes(format, Int32(cols))), cols * 4)
+        let q = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { q.deallocate() }
+        x.withUnsafeBufferPointer { ck_quantize_row(format, $0.baseAddress, q, Int32(cols)) }
+        return ck_vec_dot(Int32(type.rawValue), Int32(cols), data + r * rowBytes, q)
+    }
+
     public init(file: GGUFFile, name: String, rows: Int, cols: Int) throws {
         guard let info = file.tensor(name) else {
             throw GGUFError(.missingTensor, "missing tensor '\(name)'")
