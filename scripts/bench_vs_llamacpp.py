@@ -347,6 +347,12 @@ def main(argv: list[str]) -> int:
     def info(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    load1 = os.getloadavg()[0]
+    ncpu = os.cpu_count() or 1
+    if load1 > 0.5 * ncpu:
+        info(f"warning: 1-min load average is {load1:.1f} on {ncpu} CPUs; other work competes "
+             "for the cores and llama.cpp (OpenMP spin-waits) degrades sharply under "
+             "contention, so results, ratios included, will be unreliable")
     info(f"loading {model.name} into llama.cpp ...")
     llama = LlamaCppRunner(model, args.threads, args.prompt_tokens, args.gen_tokens,
                            args.flash_attn, args.verbose)
@@ -406,6 +412,8 @@ def main(argv: list[str]) -> int:
         "llamacpp_api": "low-level llama_decode (batch, last-position logits only), greedy numpy argmax",
         "llamacpp_system_info": llama.system_info,
         "model_desc": llama.model_desc,
+        "loadavg_1min_at_start": round(load1, 2),
+        "cpu_count": ncpu,
     }
 
     if args.json:

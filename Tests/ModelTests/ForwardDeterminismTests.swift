@@ -1,4 +1,5 @@
 import Model
+import TestSupport
 import XCTest
 
 /// The same tokens give bit-identical logits on every run and for any thread count: each output

@@ -1,4 +1,5 @@
 import Model
+import TestSupport
 import XCTest
 
 /// The forward pass against llama.cpp's logits and greedy continuations for the same file.

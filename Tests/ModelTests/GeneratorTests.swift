@@ -1,4 +1,5 @@
 import Model
+import TestSupport
 import XCTest
 
 final class GeneratorTests: XCTestCase {

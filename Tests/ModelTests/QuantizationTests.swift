@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestSupport
 import XCTest
 
 /// Dequantisation of every supported tensor type against the block formulas written out

@@ -1,0 +1,101 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The headless command line, run as a user runs it: JSON on stdout, errors on stderr, exit codes.
+final class CommandLineTests: XCTestCase {
+    func run(_ args: [String], env: [String: String] = [:]) throws -> Binary.Result {
+        try Binary.run(try Binary.path(), args, env: env)
+    }
+
+    func json(_ r: Binary.Result, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, "stderr: \(r.stderr)", file: file, line: line)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+        return try XCTUnwrap(object as? [String: Any], "not a JSON object: \(r.stdout)", file: file, line: line)
+    }
+
+    func model() throws -> String {
+        _ = try DefaultModel.file()
+        return DefaultModel.path
+    }
+
+    func testTokenizeParsesSpecialTokensWithoutBOS() throws {
+        let out = try json(run(["tokenize", "--model", model(), "--json", "<|im_start|>assistant\nSure<|im_end|>"]))
+        XCTAssertEqual(out["ids"] as? [Int], [1, 520, 9531, 198, 34355, 2])
+    }
+
+    func testLogitsTopKIsSortedAndNamesTheTokens() throws {
+        let out = try json(run(["logits", "--model", model(), "--top", "5", "--json", "Water boils at"]))
+        let top = try XCTUnwrap(out["top"] as? [[String: Any]])
+        XCTAssertEqual(top.count, 5)
+        let logits = top.compactMap { $0["logit"] as? Double }
+        XCTAssertEqual(logits, logits.sorted(by: >))
+        XCTAssertEqual(top.first?["id"] as? Int, 216) // llama.cpp's top-1 for this prompt
+    }
+
+    func testGreedyCompletionStopsAtMaxTokens() throws {
+        let out = try json(run(["complete", "--model", model(), "--max-tokens", "8", "--temperature", "0", "--json", "Water boils at"]))
+        XCTAssertEqual(out["ids"] as? [Int], [216, 33, 32, 32, 4742, 51, 28, 527]) // llama.cpp's greedy continuation
+        XCTAssertEqual(out["text"] as? String, " 100°C, which")
+        XCTAssertEqual(out["stop"] as? String, "max_tokens")
+    }
+
+    func testChatAppliesTheTemplateAndPrefill() throws {
+        let out = try json(run(["chat", "--model", model(), "--max-tokens", "24", "--temperature", "0",
+                                "--system", "You are terse.", "--prefill", "The answer is", "--json", "What is 2 + 2?"]))
+        XCTAssertEqual(out["prompt"] as? String,
+                       "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\nThe answer is")
+        XCTAssertFalse((out["ids"] as? [Int] ?? []).isEmpty)
+        XCTAssertEqual(out["stop"] as? String, "eog")
+    }
+
+    func testSeededSamplingIsReproducibleFromTheCommandLine() throws {
+        let args = ["complete", "--model", try model(), "--max-tokens", "10", "--temperature", "1", "--seed", "42", "--json", "Once upon a time"]
+        XCTAssertEqual(try json(run(args))["ids"] as? [Int], try json(run(args))["ids"] as? [Int])
+    }
+
+    func testBenchReportsBothRates() throws {
+        let out = try json(run(["bench", "--model", model(), "--threads", "2", "--prompt-tokens", "16", "--gen-tokens", "4", "--reps", "1", "--json"]))
+        XCTAssertGreaterThan(out["prefill_tokens_per_s"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(out["decode_tokens_per_s"] as? Double ?? 0, 0)
+    }
+
+    func testMissingModelIsAClearErrorOnStderr() throws {
+        let r = try run(["logits", "--model", "/nonexistent/model.gguf", "--json", "x"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.isEmpty)
+        XCTAssertTrue(r.stderr.contains("no model at /nonexistent/model.gguf"), r.stderr)
+    }
+
+    func testMalformedModelFileIsAClearError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID()).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // A valid header that claims 2^40 metadata entries.
+        var bytes = Array("GGUF".utf8) + [3, 0, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0]
+        bytes += [0, 0, 0, 0, 0, 1, 0, 0]
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let r = try run(["complete", "--model", path, "--json", "x"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("tooManyItems") && r.stderr.contains("byte 16"), r.stderr)
+    }
+
+    func testContextOverflowIsReported() throws {
+        let r = try run(["complete", "--model", model(), "--context", "16", "--json", String(repeating: "word ", count: 40)])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("context overflow"), r.stderr)
+    }
+
+    func testTextOutputIsSanitised() throws {
+        // The tokenizer echoes untrusted pieces; an ESC in the input must not reach stdout raw.
+        let r = try run(["tokenize", "--model", model(), "x\u{1B}[2Jy"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == 0x1B }, r.stdout)
+    }
+
+    func testModelsListsTheDefaultModel() throws {
+        _ = try model()
+        let out = try json(run(["models", "--json"], env: ["WORKBENCH_MODELS": (DefaultModel.path as NSString).deletingLastPathComponent]))
+        let models = try XCTUnwrap(out["models"] as? [[String: Any]])
+        XCTAssertTrue(models.contains { ($0["isDefault"] as? Bool) == true && ($0["architecture"] as? String) == "llama" })
+    }
+}
