@@ -544,33 +544,35 @@ CK_AVX2 static void dot_q8_0_q8_0_4rows_avx2(int n, const uint8_t *w, size_t wst
     out[3] = hsum_f32x8(a3);
 }
 
-// One Q4_1 weight row against four Q8_1 activation rows (prefill): the nibbles are unpacked once
-// and reused, and the four tokens' chains run side by side.
-CK_AVX2 static void dot4_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block_q8_1 *y0, size_t stride, float *out) {
+// One Q4_1 row against a group of four Q8_1 token rows whose block scales were converted to
+// float beforehand (dy4/sy4: per block the four tokens' d and s): the nibbles are unpacked once,
+// d_x*d_y and the m_x*s_y sums are formed four tokens at a time, and each token's chain keeps
+// llama.cpp's block order.
+CK_AVX2 static void dot4s_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block_q8_1 *y0, size_t stride,
+                                         const float *dy4, const float *sy4, float *out) {
     const block_q8_1 *y1 = (const block_q8_1 *)((const uint8_t *)y0 + stride);
     const block_q8_1 *y2 = (const block_q8_1 *)((const uint8_t *)y1 + stride);
     const block_q8_1 *y3 = (const block_q8_1 *)((const uint8_t *)y2 + stride);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    __m128 summs = _mm_setzero_ps();
+    const __m256i lane1 = _mm256_set1_epi32(1), lane2 = _mm256_set1_epi32(2), lane3 = _mm256_set1_epi32(3);
     for (int i = 0; i < n / 32; i++) {
         const __m128 xdm = two_halves(&x[i].d);
+        const __m128 dd = _mm_mul_ps(_mm_permute_ps(xdm, 0x00), _mm_loadu_ps(dy4 + 4 * i));
+        summs = _mm_fmadd_ps(_mm_permute_ps(xdm, 0x55), _mm_loadu_ps(sy4 + 4 * i), summs);
+        const __m256 dd8 = _mm256_castps128_ps256(dd);
         const __m256i qx = nibbles_32(x[i].qs);
-        __m128 yds;
-#define CK_TOK(Y, A, S)                                                                          \
-        yds = two_halves(&Y[i].d);                                                               \
-        S = _mm_fmadd_ps(xdm, yds, S);                                                           \
-        A = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(xdm, yds)),                          \
-                            dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)Y[i].qs)), A);
-        CK_TOK(y0, a0, s0)
-        CK_TOK(y1, a1, s1)
-        CK_TOK(y2, a2, s2)
-        CK_TOK(y3, a3, s3)
-#undef CK_TOK
+        a0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y0[i].qs)), a0);
+        a1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd8, lane1), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y1[i].qs)), a1);
+        a2 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd8, lane2), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y2[i].qs)), a2);
+        a3 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd8, lane3), dot_u8_i8_to_f32(qx, _mm256_loadu_si256((const __m256i *)y3[i].qs)), a3);
     }
-    out[0] = hsum_f32x8(a0) + _mm_cvtss_f32(_mm_movehdup_ps(s0));
-    out[1] = hsum_f32x8(a1) + _mm_cvtss_f32(_mm_movehdup_ps(s1));
-    out[2] = hsum_f32x8(a2) + _mm_cvtss_f32(_mm_movehdup_ps(s2));
-    out[3] = hsum_f32x8(a3) + _mm_cvtss_f32(_mm_movehdup_ps(s3));
+    float s[4];
+    _mm_storeu_ps(s, summs);
+    out[0] = hsum_f32x8(a0) + s[0];
+    out[1] = hsum_f32x8(a1) + s[1];
+    out[2] = hsum_f32x8(a2) + s[2];
+    out[3] = hsum_f32x8(a3) + s[3];
 }
 #endif
 
@@ -606,6 +608,8 @@ typedef struct {
     int chunk_rows;
     int total_chunks;
     _Atomic int next_chunk;
+    // For Q8_1 batches: block scales as floats, [group of 4 tokens][block][4] (d and s).
+    const float *dy4, *sy4;
 } matmul_ctx;
 
 static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, int r1) {
@@ -613,12 +617,14 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
     const uint8_t *w = job->w;
     int t = 0;
 #ifdef CK_X86
-    if (job->type == CK_Q4_1 && ck_simd_level()) {
+    if (job->type == CK_Q4_1 && ck_simd_level() && c->dy4) {
+        const int nb = c->cols / 32;
         for (; t + 4 <= c->ntok; t += 4) {
+            const float *dy4 = c->dy4 + (size_t)(t / 4) * nb * 4, *sy4 = c->sy4 + (size_t)(t / 4) * nb * 4;
             for (int r = r0; r < r1; r++) {
                 float o[4];
-                dot4_q4_1_q8_1_avx2(c->cols, (const block_q4_1 *)(w + (size_t)r * wrow),
-                                    (const block_q8_1 *)(c->xq + (size_t)t * c->xq_stride), c->xq_stride, o);
+                dot4s_q4_1_q8_1_avx2(c->cols, (const block_q4_1 *)(w + (size_t)r * wrow),
+                                     (const block_q8_1 *)(c->xq + (size_t)t * c->xq_stride), c->xq_stride, dy4, sy4, o);
                 for (int k = 0; k < 4; k++) job->out[(size_t)(t + k) * job->out_stride + r] = o[k];
             }
         }
@@ -679,6 +685,35 @@ void ck_matmul(ck_pool *pool, const ck_matmul_job *jobs, int njobs, int cols,
     for (int j = 0; j < njobs; j++) total += (jobs[j].rows + c.chunk_rows - 1) / c.chunk_rows;
     c.total_chunks = total;
     atomic_init(&c.next_chunk, 0);
+    // Batches of Q4_1 products: convert the activations' block scales to float once, grouped by
+    // four tokens, in a buffer that belongs to the calling thread and only grows.
+    static _Thread_local float *scales = NULL;
+    static _Thread_local size_t scales_capacity = 0;
+    int all_q4_1 = 1;
+    for (int j = 0; j < njobs; j++) all_q4_1 &= jobs[j].type == CK_Q4_1;
+    if (all_q4_1 && ntok >= 4 && ck_simd_level()) {
+        const int nb = cols / 32, groups = ntok / 4;
+        const size_t need = (size_t)groups * nb * 4 * 2;
+        if (need > scales_capacity) {
+            free(scales);
+            scales = malloc(need * sizeof(float));
+            scales_capacity = scales ? need : 0;
+        }
+        if (scales) {
+            float *dy4 = scales, *sy4 = scales + need / 2;
+            for (int g = 0; g < groups; g++) {
+                for (int k = 0; k < 4; k++) {
+                    const block_q8_1 *y = (const block_q8_1 *)((const uint8_t *)xq + (size_t)(4 * g + k) * xq_stride);
+                    for (int b = 0; b < nb; b++) {
+                        dy4[((size_t)g * nb + b) * 4 + k] = h2f(y[b].d);
+                        sy4[((size_t)g * nb + b) * 4 + k] = h2f(y[b].s);
+                    }
+                }
+            }
+            c.dy4 = dy4;
+            c.sy4 = sy4;
+        }
+    }
     ck_pool_run(pool, matmul_task, &c);
 }
 
