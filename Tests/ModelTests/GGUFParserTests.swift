@@ -816,6 +816,17 @@ final class GGUFParserTests: XCTestCase {
         expectGGUFError(timage.bytes, .stringTooLong, .at(timage.layout.tensors[0].info))
     }
 
+    /// Arrays that fit in the file but hold more elements in all than any real vocabulary are
+    /// refused before they are materialised (each element costs far more in memory than on disk).
+    func testTotalMetadataElementsAreCapped() {
+        var b = GGUFBuilder()
+        let n = 16_000_001
+        b.add("big", .rawArray(elementType: GT.u8, count: UInt64(n), payload: [UInt8](repeating: 0, count: n)))
+        let image = b.build()
+        let at = image.layout.kvs[0].value + 4
+        expectGGUFError(image.bytes, .tooManyItems, .at(at), "16M+1 u8 elements")
+    }
+
     func testHugeArrayCount() {
         var b = builderWithPadding()
         b.add("arr", .array(GT.u32, [.u32(1), .u32(2)]))
@@ -916,8 +927,8 @@ final class GGUFParserTests: XCTestCase {
             b.add("general.alignment", .u32(a))
             b.alignment = 32
             b.addTensor("w", .f32, dims: [4])
-            // The reader gives no byte offset for alignment errors (see the report); not asserted.
-            expectGGUFError(b.build().bytes, .badAlignment, .unchecked, "alignment \(a)")
+            let image = b.build()
+            expectGGUFError(image.bytes, .badAlignment, .at(image.layout.kvs[0].value), "alignment \(a)")
         }
     }
 
@@ -928,7 +939,8 @@ final class GGUFParserTests: XCTestCase {
             var b = GGUFBuilder()
             b.add("general.alignment", v)
             b.addTensor("w", .f32, dims: [4])
-            expectGGUFError(b.build().bytes, .badAlignment, .unchecked, "\(v)")
+            let image = b.build()
+            expectGGUFError(image.bytes, .badAlignment, .at(image.layout.kvs[0].value), "\(v)")
         }
     }
 

@@ -70,6 +70,9 @@ public final class GGUFFile: @unchecked Sendable {
     static let maxTensorNameLength = 64 // GGML_MAX_NAME
     static let maxDimensions = 4
     static let maxArrayDepth = 4
+    /// Metadata array elements in the whole file. Real vocabularies hold a few hundred thousand
+    /// (tokens, merges, types); the cap bounds the memory a hostile file can make us spend.
+    static let maxMetadataElements = 16_000_000
 
     /// Maps the file at `path` and parses its header.
     public convenience init(path: String) throws {
@@ -140,6 +143,7 @@ public final class GGUFFile: @unchecked Sendable {
 
         var keys: [String] = []
         var metadata: [String: GGUFValue] = [:]
+        var alignmentValueOffset: Int? = nil
         keys.reserveCapacity(Int(kvCount))
         for _ in 0..<Int(kvCount) {
             let keyOffset = r.offset
@@ -152,6 +156,7 @@ public final class GGUFFile: @unchecked Sendable {
             guard let type = GGUFValue.TypeID(rawValue: rawType) else {
                 throw GGUFError(.unknownValueType, "key '\(key)' has unknown value type \(rawType)", offset: typeOffset)
             }
+            if key == "general.alignment" { alignmentValueOffset = r.offset }
             metadata[key] = try r.value(type, key: key, depth: 0)
             keys.append(key)
         }
@@ -160,11 +165,12 @@ public final class GGUFFile: @unchecked Sendable {
 
         var alignment = 32
         if let a = metadata["general.alignment"] {
+            let at = alignmentValueOffset
             guard case .uint32(let v) = a else {
-                throw GGUFError(.badAlignment, "general.alignment must be a uint32")
+                throw GGUFError(.badAlignment, "general.alignment must be a uint32", offset: at)
             }
             guard v > 0, v & (v - 1) == 0 else {
-                throw GGUFError(.badAlignment, "general.alignment \(v) is not a power of two")
+                throw GGUFError(.badAlignment, "general.alignment \(v) is not a power of two", offset: at)
             }
             alignment = Int(v)
         }
@@ -292,6 +298,8 @@ private struct ByteReader {
     let base: UnsafeRawPointer
     let count: Int
     var offset = 0
+    /// Array elements read so far, against GGUFFile.maxMetadataElements.
+    var elements = 0
 
     init(base: UnsafeRawPointer, count: Int) {
         self.base = base
@@ -367,6 +375,10 @@ private struct ByteReader {
             let count = try u64("array length of '\(key)'")
             guard count <= UInt64(remaining / elementType.minimumBytes) else {
                 throw GGUFError(.tooManyItems, "key '\(key)' claims \(count) elements but only \(remaining) bytes are left", offset: countAt)
+            }
+            elements += Int(count)
+            guard elements <= GGUFFile.maxMetadataElements else {
+                throw GGUFError(.tooManyItems, "metadata arrays hold more than \(GGUFFile.maxMetadataElements) elements in all (at key '\(key)')", offset: countAt)
             }
             var items: [GGUFValue] = []
             items.reserveCapacity(Int(count))
