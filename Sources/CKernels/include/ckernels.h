@@ -71,6 +71,13 @@ void ck_attention(ck_pool *pool, const float *q, const uint16_t *k_cache, const 
 /// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
 void ck_swiglu(float *gate, const float *up, int n);
 
+/// e^x as ggml_v_expf's AVX-512 variant computes it (one lane; identical on every path).
+float ck_expf_avx512(float x);
+
+/// In-place RoPE on `heads` vectors of hd floats (adjacent pairs), cosT/sinT: hd/2 values for the
+/// position. Rounds as ggml's gcc build does: x0*c - x1*s and x0*s + x1*c each with one fma.
+void ck_rope(float *v, int heads, int hd, const float *cosT, const float *sinT);
+
 #ifdef __cplusplus
 }
 #endif

@@ -90,11 +90,13 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let blocks: [Block]
     let pool: WorkerPool
 
-    /// The largest number of tokens evaluated in one batch; longer inputs go in several.
+    /// The largest number of tokens evaluated in one batch; longer inputs go in several. 512 is
+    /// llama.cpp's default micro-batch, and the split matters: attention sums a batch of one token
+    /// in a different order (vec_dot) from a larger one (tinyBLAS), and we follow both.
     public let maxBatch: Int
     private let state: ForwardState
 
-    public init(file: GGUFFile, pool: WorkerPool, maxBatch: Int = 256) throws {
+    public init(file: GGUFFile, pool: WorkerPool, maxBatch: Int = 512) throws {
         self.file = file
         self.pool = pool
         self.maxBatch = maxBatch
@@ -234,15 +236,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     /// (llama.cpp's converter permutes Q/K so that pairs are adjacent: "normal" RoPE).
     private func applyRope(_ v: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
         let hd = config.headDim, half = hd / 2
-        let cosT = state.ropeCos + position * half, sinT = state.ropeSin + position * half
-        for h in 0..<heads {
-            let p = v + h * hd
-            for i in 0..<half {
-                let x0 = p[2 * i], x1 = p[2 * i + 1]
-                p[2 * i] = x0 * cosT[i] - x1 * sinT[i]
-                p[2 * i + 1] = x0 * sinT[i] + x1 * cosT[i]
-            }
-        }
+        // ggml's rounding: each rotated component is one fma (see ck_rope).
+        ck_rope(v, Int32(heads), Int32(hd), state.ropeCos + position * half, state.ropeSin + position * half)
     }
 
     private func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {

@@ -22,6 +22,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
+    /// Keeps the mapping that `data` points into alive as long as the matrix is.
+    private let file: GGUFFile
     public var rowBytes: Int { type.rowBytes(cols)! }
 
     /// The activation format its dot product takes (Q8_0, Q8_1, or F32).
@@ -57,5 +59,6 @@ public struct WeightMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.data = file.data(of: info)
+        self.file = file
     }
 }
