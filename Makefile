@@ -13,7 +13,7 @@ build:
 
 test: deps models
 	$(SWIFT) build -c $(CONFIG) --build-tests
-	$(SWIFT) test -c $(CONFIG) --skip-build
+	$(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing
 
 deps:
 	@bash scripts/install-deps.sh

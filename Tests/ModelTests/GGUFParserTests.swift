@@ -358,19 +358,6 @@ fileprivate func temporaryPath(_ name: String) -> String {
         .appendingPathComponent("gguf-parser-tests-\(getpid())-\(name)").path
 }
 
-/// Deterministic SplitMix64.
-fileprivate struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 // MARK: - Tests
 
 final class GGUFParserTests: XCTestCase {
@@ -1261,7 +1248,7 @@ final class GGUFParserTests: XCTestCase {
         let rssBefore = GGUFParserTests.maxRSSKiB()
         let start = DispatchTime.now().uptimeNanoseconds
         for iteration in 0..<iterations {
-            var rng = SplitMix64(seed: 0x6767_7566 &+ UInt64(iteration))
+            var rng = SeededGenerator(seed: 0x6767_7566 &+ UInt64(iteration))
             var bytes = image.bytes
             let mutations = 1 + Int(rng.next() % 3)
             var log: [String] = []
@@ -1330,7 +1317,7 @@ final class GGUFParserTests: XCTestCase {
         let image = GGUFParserTests.roundTripBuilder().build()
         let path = temporaryPath("mutated.gguf")
         defer { unlink(path) }
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         for iteration in 0..<40 {
             var bytes = image.bytes
             let cut = Int(rng.next() % UInt64(bytes.count)) + 1

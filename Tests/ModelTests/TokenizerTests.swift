@@ -157,18 +157,7 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func randomText(_ rng: inout SplitMix64) -> String {
+    static func randomText(_ rng: inout SeededGenerator) -> String {
         let pools: [[String]] = [
             (0x21...0x7E).map { String(UnicodeScalar($0)!) },
             [" ", " ", "  ", "\n", "\t", "\r\n", "\n\n", "   "],
@@ -190,7 +179,7 @@ final class TokenizerTests: XCTestCase {
 
     func testRoundTripRandomStrings() throws {
         let t = try tokenizer()
-        var rng = SplitMix64(state: 0x5EED)
+        var rng = SeededGenerator(seed: 0x5EED)
         for _ in 0..<400 {
             let s = Self.randomText(&rng)
             let ids = t.encode(s)
@@ -203,7 +192,7 @@ final class TokenizerTests: XCTestCase {
 
     func testStreamingDecoderMatchesDecode() throws {
         let t = try tokenizer()
-        var rng = SplitMix64(state: 42)
+        var rng = SeededGenerator(seed: 42)
         var texts = ["北京欢迎你 smile 😀 wave 👋", "Ελληνικά Zürich São Paulo ¡Hola!", "👨‍👩‍👧🇫🇷 e\u{301}"]
         for _ in 0..<200 { texts.append(Self.randomText(&rng)) }
         for text in texts {
@@ -380,7 +369,7 @@ final class TokenizerTests: XCTestCase {
 
     func testEncodeSpeed() throws {
         let t = try tokenizer()
-        var rng = SplitMix64(state: 7)
+        var rng = SeededGenerator(seed: 7)
         var text = ""
         while text.utf8.count < 10_000 { text += Self.randomText(&rng) + " The quick brown fox jumps over the lazy dog. " }
         _ = t.encode(String(text.prefix(100)))
