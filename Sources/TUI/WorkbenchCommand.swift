@@ -12,6 +12,23 @@ struct WorkbenchCommand: ParsableCommand {
         subcommands: [Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Bench.self, Models.self],
         defaultSubcommand: Interactive.self
     )
+
+    /// Like ArgumentParser's `main`, but every message goes through the sanitizer: errors quote
+    /// file metadata (key and tensor names), which must not reach the terminal raw.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = TerminalText.sanitize(fullMessage(for: error))
+            if !message.isEmpty {
+                let handle = code == .success ? FileHandle.standardOutput : FileHandle.standardError
+                handle.write(Data((message + "\n").utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// Options every model command takes.

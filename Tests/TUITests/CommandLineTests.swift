@@ -99,3 +99,23 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(models.contains { ($0["isDefault"] as? Bool) == true && ($0["architecture"] as? String) == "llama" })
     }
 }
+
+extension CommandLineTests {
+    /// Error messages quote names from the file; an escape sequence planted in one is shown, not sent.
+    func testErrorsQuotingFileMetadataAreSanitised() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID()).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func kv(_ key: String) -> [UInt8] {
+            let k = Array(key.utf8)
+            return le(UInt64(k.count)) + k + le(UInt32(4)) + le(UInt32(7)) // u32 value 7
+        }
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        let key = "x\u{1B}]52;c;SGVsbG8=\u{07}"
+        let bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(2)) + kv(key) + kv(key)
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let r = try run(["tokenize", "--model", path, "x"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("duplicate metadata key"), r.stderr)
+        XCTAssertFalse(r.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, r.stderr)
+    }
+}
