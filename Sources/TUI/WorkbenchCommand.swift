@@ -9,7 +9,7 @@ struct WorkbenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workbench",
         abstract: "An alignment-auditing workbench: run a language model in-process and probe it for hidden objectives.",
-        subcommands: [Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Bench.self, Models.self],
+        subcommands: [Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Bench.self, Models.self],
         defaultSubcommand: Interactive.self
     )
 
@@ -216,3 +216,44 @@ struct Models: ParsableCommand {
         }
     }
 }
+
+struct Activations: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Activations at a hook point while the model reads TEXT (raw text, no template).")
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Block index.") var layer: Int
+    @Option(help: "Hook: resid_pre, resid_post, attn_out, mlp_out, or a full name such as blocks.L.hook_resid_post.")
+    var hook: String = "resid_post"
+    @Option(help: "last, mean, or none (one vector per token).") var reduce: ActivationReduction = .last
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "The text.") var text: [String] = []
+
+    func run() throws {
+        let name = hook.hasPrefix("blocks.") ? hook : "blocks.\(layer).hook_\(hook)"
+        guard let point = HookPoint(name: name) else {
+            throw ValidationError("unknown hook '\(hook)': use resid_pre, resid_post, attn_out or mlp_out")
+        }
+        guard point.layer == layer else { throw ValidationError("--hook \(hook) names block \(point.layer) but --layer is \(layer)") }
+        let loaded = try modelOptions.load()
+        let reading = try ActivationCapture.read(readTextArgument(text), at: point, model: loaded)
+        if json {
+            if let vector = reading.reduced(reduce) {
+                struct Out: Encodable { let hook: String; let tokens: [Int32]; let values: [Float] }
+                try printJSON(Out(hook: point.name, tokens: reading.tokens, values: vector))
+            } else {
+                struct Out: Encodable { let hook: String; let tokens: [Int32]; let values: [[Float]] }
+                try printJSON(Out(hook: point.name, tokens: reading.tokens, values: reading.perToken))
+            }
+            return
+        }
+        let rows = reading.reduced(reduce).map { [$0] } ?? reading.perToken
+        for (i, row) in rows.enumerated() {
+            let norm = row.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+            let head = row.prefix(8).map { String(format: "%.4f", $0) }.joined(separator: " ")
+            let label = reduce == .none ? "token \(i) (\(reading.tokens[i]))" : reduce.rawValue
+            print("\(point.name) \(label): |x| = \(String(format: "%.3f", norm)), first values: \(head) ...")
+        }
+    }
+}
+
+extension ActivationReduction: ExpressibleByArgument {}

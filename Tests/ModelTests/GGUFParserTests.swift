@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Model
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -1348,14 +1349,7 @@ final class GGUFParserTests: XCTestCase {
     // MARK: Real model
 
     func testRealModelSmolLM2() throws {
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("\(path) is missing: run `make models` to download it")
-            return
-        }
-        let f = try GGUFFile(path: path)
+        let f = try DefaultModel.file()
         XCTAssertEqual(f.version, 3)
         XCTAssertEqual(f.tensors.count, 272)
         XCTAssertEqual(try f.string("general.architecture"), "llama")

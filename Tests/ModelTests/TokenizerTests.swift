@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestSupport
 import XCTest
 
 /// Builds a GGUF v3 image in memory (no tensors) for tokenizer tests.
@@ -69,23 +70,12 @@ func byteLevelChar(_ b: UInt8) -> Character {
 }
 
 final class TokenizerTests: XCTestCase {
-    static let modelRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
     nonisolated(unsafe) static var cached: Tokenizer?
 
     func tokenizer(file: StaticString = #filePath, line: UInt = #line) throws -> Tokenizer {
         if let t = Self.cached { return t }
-        let path = Self.packageRoot.appendingPathComponent(Self.modelRelativePath).path
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("model not found at \(path): run `make models` to download it", file: file, line: line)
-            throw XCTSkip("model missing")
-        }
         let start = Date()
-        let gguf = try GGUFFile(path: path)
+        let gguf = try DefaultModel.file()
         let parsed = Date()
         let t = try Tokenizer(gguf: gguf)
         print("GGUF parse: \(Int(parsed.timeIntervalSince(start) * 1000)) ms, Tokenizer(gguf:): \(Int(Date().timeIntervalSince(parsed) * 1000)) ms")

@@ -119,3 +119,17 @@ extension CommandLineTests {
         XCTAssertFalse(r.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, r.stderr)
     }
 }
+
+extension CommandLineTests {
+    func testActivationsCommandReducesAndNamesTheHook() throws {
+        let last = try json(run(["activations", "--model", model(), "--layer", "15", "--reduce", "last", "--json", "Water boils at"]))
+        XCTAssertEqual(last["hook"] as? String, "blocks.15.hook_resid_post")
+        XCTAssertEqual((last["values"] as? [Double])?.count, 576)
+        let all = try json(run(["activations", "--model", model(), "--layer", "2", "--hook", "mlp_out", "--reduce", "none", "--json", "Water boils at"]))
+        XCTAssertEqual(all["hook"] as? String, "blocks.2.hook_mlp_out")
+        XCTAssertEqual((all["values"] as? [[Double]])?.count, 3)
+        let bad = try run(["activations", "--model", model(), "--layer", "30", "--json", "x"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("out of range"), bad.stderr)
+    }
+}

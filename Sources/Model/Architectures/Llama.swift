@@ -90,6 +90,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let blocks: [Block]
     let pool: WorkerPool
 
+    /// Read or change activations at named points during the forward pass (nil: no cost).
+    public var hooks: ActivationHooks?
+
     /// The largest number of tokens evaluated in one batch; longer inputs go in several. 512 is
     /// llama.cpp's default micro-batch, and the split matters: attention sums a batch of one token
     /// in a different order (vec_dot) from a larger one (tinyBLAS), and we follow both.
@@ -178,7 +181,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             tokenEmbedding.dequantizeRow(Int(tokens[t]), into: s.x + t * dim)
         }
 
+        let hooks = self.hooks.flatMap { $0.isEmpty ? nil : $0 }
         for (l, b) in blocks.enumerated() {
+            let hooked = hooks?.has(layer: l) == true
+            if hooked { hooks!.visit(.residPre(l), s.x, rows: n, width: dim, firstPosition: pos0) }
             // --- attention ---
             rmsNorm(s.xb, s.x, b.attentionNorm, rows: n, dim: dim)
             // Wq (dim, dim) @ xb (n, dim) -> q (n, dim); Wk, Wv (kvDim, dim) @ xb -> k, v (n, kvDim)
@@ -196,6 +202,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                          Int32(c.headCountKV), Int32(c.headDim), 1 / Float(c.headDim).squareRoot(), s.attentionScratch)
             // Wo (dim, dim) @ att (n, dim) -> xb2 (n, dim); x += xb2
             project(s.att, rows: n, cols: dim, b.wo, s.xb2)
+            if hooked { hooks!.visit(.attnOut(l), s.xb2, rows: n, width: dim, firstPosition: pos0) }
             add(s.x, s.xb2, count: n * dim)
 
             // --- feed-forward (SwiGLU) ---
@@ -205,7 +212,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             ck_swiglu(s.hb, s.hb2, Int32(n * hidden))
             // Wdown (dim, hidden) @ hb (n, hidden) -> xb2 (n, dim); x += xb2
             project(s.hb, rows: n, cols: hidden, b.wDown, s.xb2)
+            if hooked { hooks!.visit(.mlpOut(l), s.xb2, rows: n, width: dim, firstPosition: pos0) }
             add(s.x, s.xb2, count: n * dim)
+            if hooked { hooks!.visit(.residPost(l), s.x, rows: n, width: dim, firstPosition: pos0) }
         }
         cache.count = pos0 + n
 

@@ -34,6 +34,9 @@ public protocol LanguageModel: AnyObject, Sendable {
 
     func makeCache(capacity: Int) -> KVCache
 
+    /// Visitors of named activations (TransformerLens names); nil for none.
+    var hooks: ActivationHooks? { get set }
+
     /// Evaluates `tokens` at positions cache.count..<cache.count+tokens.count, appends their keys and
     /// values to the cache, and returns the logits after the last token. The buffer is reused by the
     /// next call.
