@@ -21,6 +21,8 @@ final class GeneratorTests: XCTestCase {
         let g = Generator(model: m, contextLength: 256)
         _ = try g.evaluate(a)
         let reused = Array(try g.evaluate(b))
+        let common = zip(a, b).prefix { $0 == $1 }.count
+        XCTAssertEqual(g.lastEvaluatedCount, b.count - common)
         let fresh = Array(try Generator(model: m, contextLength: 256).evaluate(b))
         XCTAssertEqual(reused, fresh)
     }

@@ -29,6 +29,8 @@ public final class Generator: @unchecked Sendable {
     public let cache: KVCache
     /// Tokens whose keys and values are in the cache, in order.
     public private(set) var cachedTokens: [TokenID] = []
+    /// How many tokens the last `evaluate` ran through the model (the rest came from the cache).
+    public private(set) var lastEvaluatedCount = 0
 
     public var contextLength: Int { cache.capacity }
 
@@ -53,6 +55,7 @@ public final class Generator: @unchecked Sendable {
         cachedTokens.removeSubrange(shared...)
         let logits = try loaded.model.forward(Array(prompt[shared...]), cache: cache)
         cachedTokens.append(contentsOf: prompt[shared...])
+        lastEvaluatedCount = prompt.count - shared
         return logits
     }
 
@@ -74,11 +77,9 @@ public final class Generator: @unchecked Sendable {
         var decoder = StreamingDecoder(tokenizer: tokenizer)
         result.ids.reserveCapacity(max(0, maxTokens))
 
-        let reusedBefore = cachedTokens.count
         let t0 = DispatchTime.now().uptimeNanoseconds
         var logits = try evaluate(prompt)
-        let shared = min(reusedBefore, cachedTokens.count - 1)
-        result.promptTokensEvaluated = prompt.count - max(0, min(shared, prompt.count - 1))
+        result.promptTokensEvaluated = lastEvaluatedCount
         let t1 = DispatchTime.now().uptimeNanoseconds
         result.promptSeconds = Double(t1 - t0) / 1e9
 
