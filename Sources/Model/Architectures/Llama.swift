@@ -149,7 +149,12 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         KVCache(layers: config.blockCount, capacity: capacity, width: config.kvDim)
     }
 
+    /// One forward pass at a time: the scratch buffers and the logits are shared.
+    private let forwardLock = NSLock()
+
     public func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache) throws -> UnsafeBufferPointer<Float> {
+        forwardLock.lock()
+        defer { forwardLock.unlock() }
         guard !tokens.isEmpty else { throw EngineError.emptyInput }
         guard cache.count + tokens.count <= cache.capacity else {
             throw EngineError.contextOverflow(needed: cache.count + tokens.count, limit: cache.capacity)

@@ -39,7 +39,7 @@ public protocol LanguageModel: AnyObject, Sendable {
 
     /// Evaluates `tokens` at positions cache.count..<cache.count+tokens.count, appends their keys and
     /// values to the cache, and returns the logits after the last token. The buffer is reused by the
-    /// next call.
+    /// next call. Calls from several threads are serialised; copy the logits before another call.
     func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache) throws -> UnsafeBufferPointer<Float>
 }
 
