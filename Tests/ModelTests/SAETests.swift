@@ -1,0 +1,323 @@
+import Foundation
+import Model
+import XCTest
+
+/// Writes tiny SAELens directories (cfg.json + sae_weights.safetensors) for the SAE tests.
+enum SAEFixture {
+    /// The integer hash of scripts/sae_fixture_gen.py.
+    static func hash(_ i: Int, _ seed: Int) -> UInt32 {
+        var x = UInt32(truncatingIfNeeded: i + 1) &* 2654435761 &+ UInt32(truncatingIfNeeded: seed) &* 40503
+        x ^= x >> 13
+        x = x &* 2246822519
+        x ^= x >> 16
+        return x
+    }
+
+    static func values(_ n: Int, seed: Int, modulus: UInt32, offset: Int, denom: Float) -> [Float] {
+        (0..<n).map { Float(Int(hash($0, seed) % modulus) - offset) / denom }
+    }
+
+    static func weights(dIn: Int, dSAE: Int) -> [String: [Float]] {
+        ["W_enc": values(dIn * dSAE, seed: 1, modulus: 33, offset: 16, denom: 64),
+         "W_dec": values(dSAE * dIn, seed: 2, modulus: 33, offset: 16, denom: 64),
+         "b_enc": values(dSAE, seed: 3, modulus: 33, offset: 16, denom: 64),
+         "b_dec": values(dIn, seed: 4, modulus: 33, offset: 16, denom: 32),
+         "threshold": values(dSAE, seed: 5, modulus: 17, offset: 4, denom: 16)]
+    }
+
+    static func input(_ n: Int, dIn: Int = 576) -> [Float] { values(dIn, seed: 10 + n, modulus: 65, offset: 32, denom: 16) }
+
+    struct Tensor { var name: String; var dtype: String; var shape: [Int]; var values: [Float] }
+
+    static func encode(_ v: Float, _ dtype: String) -> [UInt8] {
+        switch dtype {
+        case "F16":
+            let b = Float16(v).bitPattern
+            return [UInt8(b & 0xFF), UInt8(b >> 8)]
+        case "BF16":
+            let b = UInt16(v.bitPattern >> 16) // the fixture's values are exact in bf16
+            return [UInt8(b & 0xFF), UInt8(b >> 8)]
+        default:
+            let b = v.bitPattern
+            return [UInt8(b & 0xFF), UInt8((b >> 8) & 0xFF), UInt8((b >> 16) & 0xFF), UInt8(b >> 24)]
+        }
+    }
+
+    static func safetensors(_ tensors: [Tensor], metadata: [String: String] = ["format": "pt"]) -> Data {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var body: [UInt8] = []
+        for t in tensors {
+            let begin = body.count
+            for v in t.values { body += encode(v, t.dtype) }
+            header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [begin, body.count]] as [String: Any]
+        }
+        var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(contentsOf: body)
+        return out
+    }
+
+    static func tensors(dIn: Int, dSAE: Int, dtype: String, jumprelu: Bool, weights w: [String: [Float]]? = nil) -> [Tensor] {
+        let w = w ?? weights(dIn: dIn, dSAE: dSAE)
+        var list = [Tensor(name: "W_enc", dtype: dtype, shape: [dIn, dSAE], values: w["W_enc"]!),
+                    Tensor(name: "W_dec", dtype: dtype, shape: [dSAE, dIn], values: w["W_dec"]!),
+                    Tensor(name: "b_enc", dtype: dtype, shape: [dSAE], values: w["b_enc"]!),
+                    Tensor(name: "b_dec", dtype: dtype, shape: [dIn], values: w["b_dec"]!)]
+        if jumprelu { list.append(Tensor(name: "threshold", dtype: dtype, shape: [dSAE], values: w["threshold"]!)) }
+        return list
+    }
+
+    static func directory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sae-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @discardableResult
+    static func write(_ dir: URL, config: [String: Any], weights: Data) throws -> URL {
+        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: dir.appendingPathComponent("cfg.json"))
+        try weights.write(to: dir.appendingPathComponent("sae_weights.safetensors"))
+        return dir
+    }
+
+    static func config(dIn: Int = 576, dSAE: Int, architecture: String, applyBDec: Bool, k: Int? = nil,
+                       hook: String = "blocks.15.hook_resid_post") -> [String: Any] {
+        var c: [String: Any] = ["d_in": dIn, "d_sae": dSAE, "architecture": architecture, "dtype": "float32",
+                                "apply_b_dec_to_input": applyBDec, "normalize_activations": "none",
+                                "metadata": ["hook_name": hook, "model_name": "SmolLM2-135M-Instruct"]]
+        if let k { c["k"] = k }
+        return c
+    }
+}
+
+final class SAETests: XCTestCase {
+    struct Expected: Decodable {
+        struct Case: Decodable {
+            let name: String; let architecture: String; let d_sae: Int; let apply_b_dec_to_input: Bool; let k: Int?
+            let encodings: [[Double]]; let decode_first: [Double]
+        }
+        let d_in: Int
+        let cases: [Case]
+    }
+
+    func expected() throws -> Expected {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sae_expected.json")
+        return try JSONDecoder().decode(Expected.self, from: Data(contentsOf: url))
+    }
+
+    func assertClose(_ a: [Float], _ b: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        for i in 0..<min(a.count, b.count) where abs(Double(a[i]) - b[i]) > 1e-5 * max(1, abs(b[i])) {
+            XCTFail("\(what)[\(i)]: \(a[i]) != \(b[i])", file: file, line: line)
+            return
+        }
+    }
+
+    func testEncodingsMatchNumpyForEveryArchitectureAndDType() throws {
+        let exp = try expected()
+        for c in exp.cases {
+            for dtype in ["F32", "F16", "BF16"] {
+                let dir = try SAEFixture.directory()
+                defer { try? FileManager.default.removeItem(at: dir) }
+                let data = SAEFixture.safetensors(SAEFixture.tensors(dIn: exp.d_in, dSAE: c.d_sae, dtype: dtype, jumprelu: c.architecture == "jumprelu"))
+                try SAEFixture.write(dir, config: SAEFixture.config(dSAE: c.d_sae, architecture: c.architecture, applyBDec: c.apply_b_dec_to_input, k: c.k), weights: data)
+                let sae = try SparseAutoencoder.load(directory: dir.path, expectedDIn: 576)
+                XCTAssertEqual(sae.hookPoint, .residPost(15))
+                XCTAssertEqual(sae.modelName, "SmolLM2-135M-Instruct")
+                XCTAssertEqual(sae.architecture.rawValue, c.architecture)
+                for (n, e) in c.encodings.enumerated() {
+                    assertClose(sae.encode(SAEFixture.input(n)), e, "\(c.name) \(dtype) input \(n)")
+                }
+                assertClose(sae.decode(sae.encode(SAEFixture.input(0))), c.decode_first, "\(c.name) \(dtype) decode")
+            }
+        }
+    }
+
+    func testOlderTopKConfigWithActivationFnKwargs() throws {
+        let exp = try expected()
+        let c = try XCTUnwrap(exp.cases.first { $0.name == "topk" })
+        let dir = try SAEFixture.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cfg = SAEFixture.config(dSAE: c.d_sae, architecture: "standard", applyBDec: true)
+        cfg["activation_fn"] = "topk"
+        cfg["activation_fn_kwargs"] = ["k": 5]
+        cfg["metadata"] = nil
+        cfg["hook_name"] = "blocks.3.hook_mlp_out"
+        try SAEFixture.write(dir, config: cfg, weights: SAEFixture.safetensors(SAEFixture.tensors(dIn: 576, dSAE: c.d_sae, dtype: "F32", jumprelu: false)))
+        let sae = try SparseAutoencoder.load(directory: dir.path)
+        XCTAssertEqual(sae.architecture, .topk)
+        XCTAssertEqual(sae.k, 5)
+        XCTAssertEqual(sae.hookPoint, .mlpOut(3))
+        assertClose(sae.encode(SAEFixture.input(1)), c.encodings[1], "topk via activation_fn")
+    }
+
+    func testApplyBDecDefaultsToTrueAsInSAELens() throws {
+        let exp = try expected()
+        let c = try XCTUnwrap(exp.cases.first { $0.name == "standard" })
+        let dir = try SAEFixture.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cfg = SAEFixture.config(dSAE: c.d_sae, architecture: "standard", applyBDec: true)
+        cfg["apply_b_dec_to_input"] = nil
+        try SAEFixture.write(dir, config: cfg, weights: SAEFixture.safetensors(SAEFixture.tensors(dIn: 576, dSAE: c.d_sae, dtype: "F32", jumprelu: false)))
+        let sae = try SparseAutoencoder.load(directory: dir.path)
+        XCTAssertTrue(sae.applyBDecToInput)
+        assertClose(sae.encode(SAEFixture.input(2)), c.encodings[2], "default apply_b_dec_to_input")
+    }
+
+    func testExpectedAverageNormScalingFactorScalesTheInput() throws {
+        let weights = SAEFixture.safetensors(SAEFixture.tensors(dIn: 576, dSAE: 16, dtype: "F32", jumprelu: false))
+        let plainDir = try SAEFixture.directory(), scaledDir = try SAEFixture.directory()
+        defer { try? FileManager.default.removeItem(at: plainDir); try? FileManager.default.removeItem(at: scaledDir) }
+        try SAEFixture.write(plainDir, config: SAEFixture.config(dSAE: 16, architecture: "standard", applyBDec: true), weights: weights)
+        var cfg = SAEFixture.config(dSAE: 16, architecture: "standard", applyBDec: true)
+        cfg["normalize_activations"] = "expected_average_only_in"
+        cfg["norm_scaling_factor"] = 2.0
+        try SAEFixture.write(scaledDir, config: cfg, weights: weights)
+        let plain = try SparseAutoencoder.load(directory: plainDir.path), scaled = try SparseAutoencoder.load(directory: scaledDir.path)
+        let x = SAEFixture.input(1)
+        // SAELens folds the factor s into the weights: the same as encoding s*x, and decoding divides by s.
+        XCTAssertEqual(scaled.encode(x), plain.encode(x.map { $0 * 2 }))
+        let f = scaled.encode(x)
+        XCTAssertEqual(scaled.decode(f), plain.decode(f).map { $0 / 2 })
+    }
+
+    // MARK: malformed files
+
+    func loadError(config: [String: Any], weights: Data, expectedDIn: Int? = 576) throws -> String {
+        let dir = try SAEFixture.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try SAEFixture.write(dir, config: config, weights: weights)
+        do {
+            _ = try SparseAutoencoder.load(directory: dir.path, expectedDIn: expectedDIn)
+            XCTFail("loaded a malformed SAE")
+            return ""
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    var goodConfig: [String: Any] { SAEFixture.config(dSAE: 8, architecture: "standard", applyBDec: true) }
+    var goodWeights: Data { SAEFixture.safetensors(SAEFixture.tensors(dIn: 576, dSAE: 8, dtype: "F32", jumprelu: false)) }
+
+    func testBadHeaderLength() throws {
+        var data = goodWeights
+        data.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0])
+        XCTAssertTrue(try loadError(config: goodConfig, weights: data).contains("bad header length"))
+        XCTAssertTrue(try loadError(config: goodConfig, weights: Data([1, 2, 3])).contains("too short"))
+    }
+
+    func testTruncatedData() throws {
+        let msg = try loadError(config: goodConfig, weights: goodWeights.dropLast(100))
+        XCTAssertTrue(msg.contains("run past the data region"), msg)
+    }
+
+    func testWrongDInForTheModel() throws {
+        let msg = try loadError(config: SAEFixture.config(dIn: 64, dSAE: 8, architecture: "standard", applyBDec: true),
+                                weights: SAEFixture.safetensors(SAEFixture.tensors(dIn: 64, dSAE: 8, dtype: "F32", jumprelu: false)))
+        XCTAssertTrue(msg.contains("d_in is 64") && msg.contains("576"), msg)
+    }
+
+    func testMissingDecoder() throws {
+        let tensors = SAEFixture.tensors(dIn: 576, dSAE: 8, dtype: "F32", jumprelu: false).filter { $0.name != "W_dec" }
+        let msg = try loadError(config: goodConfig, weights: SAEFixture.safetensors(tensors))
+        XCTAssertTrue(msg.contains("missing tensor 'W_dec'"), msg)
+        let msg2 = try loadError(config: SAEFixture.config(dSAE: 8, architecture: "jumprelu", applyBDec: true), weights: goodWeights)
+        XCTAssertTrue(msg2.contains("missing tensor 'threshold'"), msg2)
+    }
+
+    func testUnknownDType() throws {
+        var tensors = SAEFixture.tensors(dIn: 576, dSAE: 8, dtype: "F32", jumprelu: false)
+        tensors[2].dtype = "I32"
+        let msg = try loadError(config: goodConfig, weights: SAEFixture.safetensors(tensors))
+        XCTAssertTrue(msg.contains("tensor 'b_enc': unknown dtype 'I32'"), msg)
+    }
+
+    func testUnknownArchitectureAndNormalisation() throws {
+        var cfg = goodConfig
+        cfg["architecture"] = "gated"
+        XCTAssertTrue(try loadError(config: cfg, weights: goodWeights).contains("unknown architecture 'gated'"))
+        cfg = goodConfig
+        cfg["normalize_activations"] = "layer_norm"
+        XCTAssertTrue(try loadError(config: cfg, weights: goodWeights).contains("normalize_activations 'layer_norm' is not supported"))
+    }
+
+    func testWrongShape() throws {
+        var tensors = SAEFixture.tensors(dIn: 576, dSAE: 8, dtype: "F32", jumprelu: false)
+        tensors[0].shape = [8, 576] // W_enc stored the other way round
+        let msg = try loadError(config: goodConfig, weights: SAEFixture.safetensors(tensors))
+        XCTAssertTrue(msg.contains("tensor 'W_enc' has shape [8, 576], expected [576, 8]"), msg)
+    }
+
+    // MARK: the safetensors reader alone
+
+    func header(_ json: String, body: Int) -> Data {
+        var out = Data()
+        var n = UInt64(json.utf8.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(Data(json.utf8))
+        out.append(Data(count: body))
+        return out
+    }
+
+    func readerError(_ data: Data) -> String {
+        do { _ = try SafeTensorsFile(data: data); return "no error" } catch { return String(describing: error) }
+    }
+
+    func testSafeTensorsReaderRejectsBadHeaders() {
+        XCTAssertTrue(readerError(header("{not json", body: 0)).contains("not valid JSON"))
+        XCTAssertTrue(readerError(header("[1]", body: 0)).contains("not a JSON object"))
+        XCTAssertTrue(readerError(header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, body: 4)).contains("tensor 'a': shape [2] of F32 needs 8 bytes"))
+        XCTAssertTrue(readerError(header(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#, body: 4)).contains("overflows"))
+        XCTAssertTrue(readerError(header(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#, body: 6)).contains("tensor 'b': data_offsets [2, 6] overlap"))
+        XCTAssertTrue(readerError(header(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, body: 8)).contains("hole"))
+        XCTAssertTrue(readerError(header(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, body: 4)).contains("bad data_offsets"))
+        XCTAssertTrue(readerError(header(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, body: 4)).contains("two integers"))
+    }
+
+    func testSafeTensorsReaderConvertsHalfAndBFloat() throws {
+        // 1.5, -2, 65504 (f16 max), 2^-24 (smallest subnormal), -0, inf
+        let halves: [UInt16] = [0x3E00, 0xC000, 0x7BFF, 0x0001, 0x8000, 0x7C00]
+        let bf: [UInt16] = [0x3FC0, 0xC000, 0x4780]  // 1.5, -2, 65536
+        var body = Data()
+        for v in halves + bf { body.append(UInt8(v & 0xFF)); body.append(UInt8(v >> 8)) }
+        let json = #"{"h":{"dtype":"F16","shape":[2,3],"data_offsets":[0,12]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[12,18]},"__metadata__":{"format":"pt"}}"#
+        var data = header(json, body: 0)
+        data.append(body)
+        let file = try SafeTensorsFile(data: data)
+        XCTAssertEqual(file.metadata["format"], "pt")
+        XCTAssertEqual(try file.floats("h"), [1.5, -2, 65504, Float(sign: .plus, exponent: -24, significand: 1), -0.0, .infinity])
+        XCTAssertEqual(try file.floats("b"), [1.5, -2, 65536])
+        XCTAssertThrowsError(try file.floats("nope"))
+    }
+
+    /// Prints the encoding time per token for a 576 x 16384 SAE (release build).
+    func testEncodingSpeedAtSixteenThousandFeatures() throws {
+        let dIn = 576, dSAE = 16384
+        let dir = try SAEFixture.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = SAEFixture.weights(dIn: dIn, dSAE: dSAE)
+        try SAEFixture.write(dir, config: SAEFixture.config(dSAE: dSAE, architecture: "topk", applyBDec: true, k: 64),
+                             weights: SAEFixture.safetensors(SAEFixture.tensors(dIn: dIn, dSAE: dSAE, dtype: "F32", jumprelu: false, weights: w)))
+        let sae = try SparseAutoencoder.load(directory: dir.path, expectedDIn: dIn)
+        let x = SAEFixture.input(0)
+        // Spot-check a few features against a plain double computation.
+        let f = sae.encode(x)
+        XCTAssertEqual(f.filter { $0 > 0 }.count, 64)
+        for j in f.indices where f[j] > 0 {
+            var pre = Double(w["b_enc"]![j])
+            for i in 0..<dIn { pre += Double(x[i] - w["b_dec"]![i]) * Double(w["W_enc"]![i * dSAE + j]) }
+            XCTAssertEqual(Double(f[j]), pre, accuracy: 1e-4 * max(1, abs(pre)))
+        }
+        let reps = 20
+        let start = DispatchTime.now().uptimeNanoseconds
+        var sink: Float = 0
+        for _ in 0..<reps { sink += sae.encode(x)[0] }
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(reps)
+        print("SAE encode, d_in \(dIn), d_sae \(dSAE): \(String(format: "%.2f", ms)) ms per token (\(sink))")
+        XCTAssertLessThan(ms, 200)
+    }
+}
