@@ -4,48 +4,13 @@ import XCTest
 
 /// `workbench features` on the real default model with tiny SAEs written here.
 final class FeaturesCommandTests: XCTestCase {
-    // The same deterministic weights as Tests/ModelTests/SAETests.swift (scripts/sae_fixture_gen.py).
-    static func hash(_ i: Int, _ seed: Int) -> UInt32 {
-        var x = UInt32(truncatingIfNeeded: i + 1) &* 2654435761 &+ UInt32(truncatingIfNeeded: seed) &* 40503
-        x ^= x >> 13
-        x = x &* 2246822519
-        x ^= x >> 16
-        return x
-    }
-
-    static func values(_ n: Int, seed: Int, modulus: UInt32, offset: Int, denom: Float) -> [Float] {
-        (0..<n).map { Float(Int(hash($0, seed) % modulus) - offset) / denom }
-    }
-
-    struct Tensor { var name: String; var dtype: String; var shape: [Int]; var values: [Float] }
-
-    static func safetensors(_ tensors: [Tensor]) -> Data {
-        var header: [String: Any] = [:]
-        var body = Data()
-        for t in tensors {
-            let begin = body.count
-            for v in t.values {
-                switch t.dtype {
-                case "F16": let b = Float16(v).bitPattern; body.append(UInt8(b & 0xFF)); body.append(UInt8(b >> 8))
-                default: var b = v.bitPattern.littleEndian; withUnsafeBytes(of: &b) { body.append(contentsOf: $0) }
-                }
-            }
-            header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [begin, body.count]] as [String: Any]
-        }
-        let json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        var out = Data()
-        var n = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(json)
-        out.append(body)
-        return out
-    }
+    typealias Tensor = SAEFixture.Tensor
 
     let dIn = 576, dSAE = 16
-    var wEnc: [Float] { Self.values(dIn * dSAE, seed: 1, modulus: 33, offset: 16, denom: 64) }
-    var wDec: [Float] { Self.values(dSAE * dIn, seed: 2, modulus: 33, offset: 16, denom: 64) }
-    var bEnc: [Float] { Self.values(dSAE, seed: 3, modulus: 33, offset: 16, denom: 64) }
-    var bDec: [Float] { Self.values(dIn, seed: 4, modulus: 33, offset: 16, denom: 32) }
+    var wEnc: [Float] { SAEFixture.values(dIn * dSAE, seed: 1, modulus: 33, offset: 16, denom: 64) }
+    var wDec: [Float] { SAEFixture.values(dSAE * dIn, seed: 2, modulus: 33, offset: 16, denom: 64) }
+    var bEnc: [Float] { SAEFixture.values(dSAE, seed: 3, modulus: 33, offset: 16, denom: 64) }
+    var bDec: [Float] { SAEFixture.values(dIn, seed: 4, modulus: 33, offset: 16, denom: 32) }
 
     func tensors(dIn: Int? = nil, dtype: String = "F32") -> [Tensor] {
         let d = dIn ?? self.dIn
@@ -90,7 +55,7 @@ final class FeaturesCommandTests: XCTestCase {
     /// activations the `activations` command prints.
     func testFeaturesMatchAnEncodingOfTheActivationsCommand() throws {
         let text = "The quick brown fox jumps over the lazy dog."
-        let sae = try write(config: config(), weights: Self.safetensors(tensors()), labels: ["3": "feature three \u{1b}[31m"])
+        let sae = try write(config: config(), weights: SAEFixture.safetensors(tensors()), labels: ["3": "feature three \u{1b}[31m"])
         let acts = try object(run(["activations", "--model", DefaultModel.path, "--layer", "15", "--reduce", "none", "--json", text]))
         let rows = try XCTUnwrap(acts["values"] as? [[Double]])
         XCTAssertGreaterThan(rows.count, 3)
@@ -155,8 +120,8 @@ final class FeaturesCommandTests: XCTestCase {
     func testF16SAEGivesTheSameFeaturesAsF32() throws {
         // The fixture's weights are exact in f16.
         let text = "Hello"
-        let a = try object(run(["features", "--model", DefaultModel.path, "--sae", try write(config: config(), weights: Self.safetensors(tensors())), "--json", text]))
-        let b = try object(run(["features", "--model", DefaultModel.path, "--sae", try write(config: config(), weights: Self.safetensors(tensors(dtype: "F16"))), "--json", text]))
+        let a = try object(run(["features", "--model", DefaultModel.path, "--sae", try write(config: config(), weights: SAEFixture.safetensors(tensors())), "--json", text]))
+        let b = try object(run(["features", "--model", DefaultModel.path, "--sae", try write(config: config(), weights: SAEFixture.safetensors(tensors(dtype: "F16"))), "--json", text]))
         XCTAssertEqual(a["features"] as? NSArray, b["features"] as? NSArray)
     }
 
@@ -168,26 +133,26 @@ final class FeaturesCommandTests: XCTestCase {
     }
 
     func testMalformedSAEsFailWithClearErrors() throws {
-        var bad = Self.safetensors(tensors())
+        var bad = SAEFixture.safetensors(tensors())
         bad.replaceSubrange(0..<8, with: [0, 0, 0, 0, 0, 0, 0, 0x10])
         XCTAssertTrue(try failure(config(), bad).stderr.contains("bad header length"))
 
-        let truncated = try failure(config(), Self.safetensors(tensors()).dropLast(7)).stderr
+        let truncated = try failure(config(), SAEFixture.safetensors(tensors()).dropLast(7)).stderr
         XCTAssertTrue(truncated.contains("run past the data region"), truncated)
 
-        let wrongDIn = try failure(config(dIn: 64), Self.safetensors(tensors(dIn: 64))).stderr
+        let wrongDIn = try failure(config(dIn: 64), SAEFixture.safetensors(tensors(dIn: 64))).stderr
         XCTAssertTrue(wrongDIn.contains("d_in is 64") && wrongDIn.contains("576"), wrongDIn)
 
-        let noDecoder = try failure(config(), Self.safetensors(tensors().filter { $0.name != "W_dec" })).stderr
+        let noDecoder = try failure(config(), SAEFixture.safetensors(tensors().filter { $0.name != "W_dec" })).stderr
         XCTAssertTrue(noDecoder.contains("missing tensor 'W_dec'"), noDecoder)
 
         var odd = tensors()
         odd[3].dtype = "F64"
         odd[3].values = odd[3].values + odd[3].values // F64 takes 8 bytes each
-        let dtype = try failure(config(), Self.safetensors(odd)).stderr
+        let dtype = try failure(config(), SAEFixture.safetensors(odd)).stderr
         XCTAssertTrue(dtype.contains("unknown dtype 'F64'"), dtype)
 
-        let arch = try failure(config(architecture: "gated"), Self.safetensors(tensors())).stderr
+        let arch = try failure(config(architecture: "gated"), SAEFixture.safetensors(tensors())).stderr
         XCTAssertTrue(arch.contains("unknown architecture 'gated'"), arch)
 
         let r = try run(["features", "--model", DefaultModel.path, "--sae", "/nonexistent/sae", "Hi"])
