@@ -30,6 +30,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["Model"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TechniquesTests", dependencies: ["Techniques", "TestSupport"]),
         .testTarget(name: "TUITests", dependencies: ["Workbench", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -19,6 +19,16 @@ public struct GenerationRecord: Codable, Sendable, Equatable {
     public var text: String
     public var stopReason: StopReason
     public var settings: GenerationSettings
+
+    public init(prompt: String, promptIDs: [TokenID], ids: [TokenID], text: String, stopReason: StopReason,
+                settings: GenerationSettings) {
+        self.prompt = prompt
+        self.promptIDs = promptIDs
+        self.ids = ids
+        self.text = text
+        self.stopReason = stopReason
+        self.settings = settings
+    }
 }
 
 /// Raw continuation of text with no template (also the narrator persona's mechanism).

@@ -133,3 +133,28 @@ extension CommandLineTests {
         XCTAssertTrue(bad.stderr.contains("out of range"), bad.stderr)
     }
 }
+
+extension CommandLineTests {
+    func testFuzzCountsMatchesInJSON() throws {
+        let out = try json(run(["fuzz", "--model", model(), "--layer", "15", "--noise", "0.2", "--samples", "3", "--max-tokens", "6",
+                                "--match", ".", "--json", "Say hello."]))
+        XCTAssertEqual(out["total"] as? Int, 3)
+        XCTAssertEqual(out["matches"] as? Int, ((out["samples"] as? [[String: Any]]) ?? []).filter { ($0["matches"] as? Bool) == true }.count)
+        XCTAssertEqual((out["samples"] as? [[String: Any]])?.compactMap { $0["seed"] as? Int }, [0, 1, 2])
+        let bad = try run(["fuzz", "--model", model(), "--layer", "15", "--match", "(", "x"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("invalid pattern"), bad.stderr)
+    }
+
+    func testSteerPrintsBothSides() throws {
+        let dir = try SAEFixture.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try SAEFixture.write(dir, config: SAEFixture.config(dSAE: 16, architecture: "standard", applyBDec: true),
+                             weights: SAEFixture.safetensors(SAEFixture.tensors(dIn: 576, dSAE: 16, dtype: "F32", jumprelu: false)))
+        let out = try json(run(["steer", "--model", model(), "--sae", dir.path, "--feature", "3", "--strength", "0",
+                                "--temperature", "0", "--max-tokens", "8", "--json", "Name a fruit."]))
+        let steered = try XCTUnwrap(out["steered"] as? [String: Any]), baseline = try XCTUnwrap(out["baseline"] as? [String: Any])
+        XCTAssertEqual(steered["ids"] as? [Int], baseline["ids"] as? [Int])
+        XCTAssertEqual(out["hook"] as? String, "blocks.15.hook_resid_post")
+    }
+}

@@ -250,6 +250,13 @@ public final class SparseAutoencoder: @unchecked Sendable {
         return best
     }
 
+    /// What one unit of `feature` adds to the reconstruction, in activation space: W_dec[feature] / s.
+    public func decoderDirection(_ feature: Int) -> [Float] {
+        precondition(feature >= 0 && feature < dSAE, "feature \(feature) is outside 0..<\(dSAE)")
+        let row = decoderRows[(feature * dIn)..<((feature + 1) * dIn)]
+        return inputScale == 1 ? Array(row) : row.map { $0 / inputScale }
+    }
+
     /// The reconstruction `(f @ W_dec + b_dec) / s` of `dIn` values.
     public func decode(_ f: [Float]) -> [Float] {
         precondition(f.count == dSAE, "SAE features have \(f.count) values, expected \(dSAE)")
