@@ -92,3 +92,55 @@ struct Fuzz: ParsableCommand {
         }
     }
 }
+
+extension PersonaMode: ExpressibleByArgument {}
+
+struct PersonaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "persona",
+        abstract: "Persona swap: the model writes the user's turn, continues narrator text, or samples from nothing.")
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+    @Option(help: "user: write the next user turn after the conversation; narrator: continue TEXT raw; empty: sample from an empty prompt.")
+    var mode: PersonaMode = .user
+    @Option(help: "System prompt (user mode).") var system: String?
+    @Option(name: .customLong("user"), help: "A user turn of the conversation so far (user mode; repeatable, alternating with --assistant).")
+    var userTurns: [String] = []
+    @Option(name: .customLong("assistant"), help: "An assistant turn of the conversation so far (repeatable; the i-th follows the i-th --user).")
+    var assistantTurns: [String] = []
+    @Option(help: "Number of samples (seeds seed, seed+1, ...).") var samples: Int = 1
+    @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "narrator: the text to continue; user: the start of the user's turn (optional).") var text: [String] = []
+
+    func run() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
+        if let match { _ = try MultiSample.compile(match) }
+        guard assistantTurns.count <= userTurns.count else { throw ValidationError("give a --user turn before each --assistant turn") }
+        var conversation: [ChatMessage] = []
+        for (i, u) in userTurns.enumerated() {
+            conversation.append(ChatMessage(role: "user", content: u))
+            if i < assistantTurns.count { conversation.append(ChatMessage(role: "assistant", content: assistantTurns[i])) }
+        }
+        let loaded = try modelOptions.load()
+        let t = readTextArgument(text)
+        let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, one: { s in
+            try Persona.run(mode, conversation: conversation, system: system, text: t, settings: s, generator: generator)
+        }, onSample: { i, record in
+            if !json { printSafe((samples > 1 ? "--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n" : "") + record.text + "\n") }
+            return true
+        })
+        if json {
+            struct Sample: Encodable { let seed: UInt64; let ids: [Int32]; let text: String; let matches: Bool; let stop: String }
+            struct Out: Encodable { let mode: String; let prompt: String; let pattern: String?; let matches: Int; let total: Int; let samples: [Sample] }
+            let list = set.samples.enumerated().map { i, r in
+                Sample(seed: r.settings.sampling.seed, ids: r.ids, text: r.text, matches: set.matching.contains(i), stop: r.stopReason.rawValue)
+            }
+            try printJSON(Out(mode: mode.rawValue, prompt: set.samples.first?.prompt ?? "", pattern: match,
+                              matches: set.matching.count, total: set.samples.count, samples: list))
+        } else if let summary = set.matchSummary {
+            printSafe(summary + "\n")
+        }
+    }
+}

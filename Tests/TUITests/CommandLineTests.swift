@@ -158,3 +158,15 @@ extension CommandLineTests {
         XCTAssertEqual(out["hook"] as? String, "blocks.15.hook_resid_post")
     }
 }
+
+extension CommandLineTests {
+    func testPersonaSamplesTheUserTurnWithCounts() throws {
+        let out = try json(run(["persona", "--model", model(), "--mode", "user", "--user", "Hi", "--assistant", "Hello!",
+                                "--samples", "2", "--max-tokens", "8", "--match", ".", "--json"]))
+        XCTAssertEqual(out["mode"] as? String, "user")
+        XCTAssertTrue((out["prompt"] as? String)?.hasSuffix("<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n") == true)
+        XCTAssertEqual(out["total"] as? Int, 2)
+        let bad = try run(["persona", "--model", model(), "--assistant", "x"])
+        XCTAssertNotEqual(bad.status, 0)
+    }
+}

@@ -97,3 +97,33 @@ final class InterventionTests: XCTestCase {
         XCTAssertNil(m.model.hooks)
     }
 }
+
+final class PersonaTests: XCTestCase {
+    func model() throws -> LoadedModel {
+        if let m = InterventionTests.loaded { return m }
+        _ = try DefaultModel.file()
+        let m = try LoadedModel(path: DefaultModel.path, threads: 2)
+        InterventionTests.loaded = m
+        return m
+    }
+
+    func testUserTurnOpensAUserTurnAfterTheConversation() throws {
+        let m = try model()
+        let conversation = [ChatMessage(role: "user", content: "Hi"), ChatMessage(role: "assistant", content: "Hello! Chocolate?")]
+        let p = try Persona.prompt(.user, conversation: conversation, system: "Be brief.", text: "Why", model: m)
+        XCTAssertEqual(p, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello! Chocolate?<|im_end|>\n<|im_start|>user\nWhy")
+        let r = try Persona.run(.user, conversation: conversation, settings: GenerationSettings(sampling: .greedy, maxTokens: 16),
+                                generator: Generator(model: m, contextLength: 256))
+        XCTAssertFalse(r.text.isEmpty)
+        XCTAssertFalse(r.text.contains("<|im_start|>"))
+    }
+
+    func testNarratorIsRawTextAndEmptyStartsFromTheBeginningToken() throws {
+        let m = try model()
+        XCTAssertEqual(try Persona.prompt(.narrator, conversation: [], system: nil, text: "The root cause is", model: m), "The root cause is")
+        let empty = try Persona.run(.empty, conversation: [], settings: GenerationSettings(sampling: SamplingParameters(temperature: 1, seed: 3), maxTokens: 8),
+                                    generator: Generator(model: m, contextLength: 64))
+        XCTAssertEqual(empty.promptIDs, [m.tokenizer.bosID!])
+        XCTAssertEqual(empty.ids.count, 8)
+    }
+}

@@ -42,16 +42,18 @@ public final class LoadedModel: @unchecked Sendable {
 
     /// The text of a chat prompt: the template applied to `messages` with the assistant turn opened,
     /// then `prefill` (the start of the assistant's reply, left open for the model to continue).
-    public func chatPrompt(_ messages: [ChatMessage], prefill: String = "") throws -> String {
+    /// With `addGenerationPrompt` false the text ends after the last message (no turn opened).
+    public func chatPrompt(_ messages: [ChatMessage], prefill: String = "", addGenerationPrompt: Bool = true) throws -> String {
         let bos = tokenizer.bosID.map { tokenizer.tokenText($0) } ?? ""
         let eos = tokenizer.eosID.map { tokenizer.tokenText($0) } ?? ""
+        let open = addGenerationPrompt
         let rendered: String
         if let chatTemplate {
-            rendered = try chatTemplate.render(messages: messages, addGenerationPrompt: true, bosToken: bos, eosToken: eos)
+            rendered = try chatTemplate.render(messages: messages, addGenerationPrompt: open, bosToken: bos, eosToken: eos)
         } else if let source = file.metadata["tokenizer.chat_template"]?.string, let format = ChatFormat.detect(template: source) {
-            rendered = format.render(messages: messages, addGenerationPrompt: true, bosToken: bos)
+            rendered = format.render(messages: messages, addGenerationPrompt: open, bosToken: bos)
         } else {
-            rendered = ChatFormat.chatML.render(messages: messages, addGenerationPrompt: true, bosToken: bos)
+            rendered = ChatFormat.chatML.render(messages: messages, addGenerationPrompt: open, bosToken: bos)
         }
         return rendered + prefill
     }
