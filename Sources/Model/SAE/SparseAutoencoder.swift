@@ -179,26 +179,8 @@ public final class SparseAutoencoder: @unchecked Sendable {
         input.withUnsafeBufferPointer { xin in
             encoderRows.withUnsafeBufferPointer { w in
                 pre.withUnsafeMutableBufferPointer { out in
-                    let xp = UnsafeRawPointer(xin.baseAddress!)
-                    let wp = UnsafeRawPointer(w.baseAddress!)
-                    let vecEnd = n & ~15
                     for j in 0..<dSAE {
-                        let row = wp + j * n * 4
-                        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-                        var i = 0
-                        while i < vecEnd {
-                            a0 += row.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                                * xp.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                            a1 += row.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
-                                * xp.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
-                            i += 16
-                        }
-                        var sum = (a0 + a1).sum()
-                        while i < n {
-                            sum += w[j * n + i] * xin[i]
-                            i += 1
-                        }
-                        out[j] = sum
+                        out[j] = SparseAutoencoder.dot(w.baseAddress! + j * n, xin.baseAddress!, n)
                     }
                 }
             }
@@ -208,6 +190,30 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     public func encode(_ x: [Float]) -> [Float] { x.withUnsafeBufferPointer { encode($0) } }
+
+    /// The encoder's dot product of one W_enc column (stored as a row) with the input: two SIMD8
+    /// accumulators, then the tail. The trainer uses the same function, so its in-memory SAE and
+    /// the saved one encode identically.
+    @inline(__always)
+    static func dot(_ row: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let rp = UnsafeRawPointer(row), xp = UnsafeRawPointer(x)
+        let vecEnd = n & ~15
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var i = 0
+        while i < vecEnd {
+            a0 += rp.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                * xp.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            a1 += rp.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
+                * xp.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
+            i += 16
+        }
+        var sum = (a0 + a1).sum()
+        while i < n {
+            sum += row[i] * x[i]
+            i += 1
+        }
+        return sum
+    }
 
     private func activate(_ pre: [Float]) -> [Float] {
         switch architecture {

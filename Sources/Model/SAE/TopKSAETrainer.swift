@@ -228,26 +228,8 @@ public final class TopKSAETrainer: @unchecked Sendable {
         var preAct = [Float](repeating: 0, count: dSAE)
         let n = dIn
         input.withUnsafeBufferPointer { xin in
-            let xp = UnsafeRawPointer(xin.baseAddress!)
-            let wp = UnsafeRawPointer(wEncT.p)
-            let vecEnd = n & ~15
             for j in 0..<dSAE {
-                let row = wp + j * n * 4
-                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-                var i = 0
-                while i < vecEnd {
-                    a0 += row.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                        * xp.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                    a1 += row.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
-                        * xp.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
-                    i += 16
-                }
-                var sum = (a0 + a1).sum()
-                while i < n {
-                    sum += wEncT.p[j * n + i] * xin[i]
-                    i += 1
-                }
-                preAct[j] = sum
+                preAct[j] = SparseAutoencoder.dot(wEncT.p + j * n, xin.baseAddress!, n)
             }
         }
         for j in 0..<dSAE { preAct[j] += bEnc.p[j] }
