@@ -19,6 +19,21 @@ struct InputOptions: ParsableArguments {
 
 extension SteeringSpec.Mode: ExpressibleByArgument {}
 
+/// One sample of a set as the JSON output of `fuzz` and `persona` shows it.
+struct SampleJSON: Encodable {
+    let seed: UInt64
+    let ids: [Int32]
+    let text: String
+    let matches: Bool
+    let stop: String
+
+    static func list(_ set: SampleSet) -> [SampleJSON] {
+        set.samples.enumerated().map { i, r in
+            SampleJSON(seed: r.settings.sampling.seed, ids: r.ids, text: r.text, matches: set.matching.contains(i), stop: r.stopReason.rawValue)
+        }
+    }
+}
+
 struct Steer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate with SAE features pushed, beside the unsteered sample (same seed).")
@@ -81,11 +96,8 @@ struct Fuzz: ParsableCommand {
             return true
         }
         if json {
-            struct Sample: Encodable { let seed: UInt64; let ids: [Int32]; let text: String; let matches: Bool }
-            struct Out: Encodable { let hook: String; let noise: Float; let pattern: String?; let matches: Int; let total: Int; let samples: [Sample] }
-            let list = set.samples.enumerated().map { i, r in
-                Sample(seed: r.settings.sampling.seed, ids: r.ids, text: r.text, matches: set.matching.contains(i))
-            }
+            struct Out: Encodable { let hook: String; let noise: Float; let pattern: String?; let matches: Int; let total: Int; let samples: [SampleJSON] }
+            let list = SampleJSON.list(set)
             try printJSON(Out(hook: point.name, noise: noise, pattern: match, matches: set.matching.count, total: set.samples.count, samples: list))
         } else if let summary = set.matchSummary {
             printSafe(summary + "\n")
@@ -132,11 +144,8 @@ struct PersonaCommand: ParsableCommand {
             return true
         })
         if json {
-            struct Sample: Encodable { let seed: UInt64; let ids: [Int32]; let text: String; let matches: Bool; let stop: String }
-            struct Out: Encodable { let mode: String; let prompt: String; let pattern: String?; let matches: Int; let total: Int; let samples: [Sample] }
-            let list = set.samples.enumerated().map { i, r in
-                Sample(seed: r.settings.sampling.seed, ids: r.ids, text: r.text, matches: set.matching.contains(i), stop: r.stopReason.rawValue)
-            }
+            struct Out: Encodable { let mode: String; let prompt: String; let pattern: String?; let matches: Int; let total: Int; let samples: [SampleJSON] }
+            let list = SampleJSON.list(set)
             try printJSON(Out(mode: mode.rawValue, prompt: set.samples.first?.prompt ?? "", pattern: match,
                               matches: set.matching.count, total: set.samples.count, samples: list))
         } else if let summary = set.matchSummary {

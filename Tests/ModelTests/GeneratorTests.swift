@@ -3,15 +3,7 @@ import TestSupport
 import XCTest
 
 final class GeneratorTests: XCTestCase {
-    static var shared: LoadedModel?
-
-    func model() throws -> LoadedModel {
-        if let m = Self.shared { return m }
-        _ = try DefaultModel.file()
-        let m = try LoadedModel(path: DefaultModel.path, threads: 2)
-        Self.shared = m
-        return m
-    }
+    func model() throws -> LoadedModel { try DefaultModel.loaded() }
 
     /// Reusing a cached prefix gives exactly the logits of evaluating from scratch.
     func testPrefixReuseIsExact() throws {

@@ -26,20 +26,13 @@ final class MultiSampleTests: XCTestCase {
 
 /// Steering and fuzzing on the real model with a tiny SAE written by the test.
 final class InterventionTests: XCTestCase {
-    static var loaded: LoadedModel?
     var directories: [URL] = []
 
     override func tearDown() {
         for d in directories { try? FileManager.default.removeItem(at: d) }
     }
 
-    func model() throws -> LoadedModel {
-        if let m = Self.loaded { return m }
-        _ = try DefaultModel.file()
-        let m = try LoadedModel(path: DefaultModel.path, threads: 2)
-        Self.loaded = m
-        return m
-    }
+    func model() throws -> LoadedModel { try DefaultModel.loaded() }
 
     func sae() throws -> SparseAutoencoder {
         let dir = try SAEFixture.directory()
@@ -99,13 +92,7 @@ final class InterventionTests: XCTestCase {
 }
 
 final class PersonaTests: XCTestCase {
-    func model() throws -> LoadedModel {
-        if let m = InterventionTests.loaded { return m }
-        _ = try DefaultModel.file()
-        let m = try LoadedModel(path: DefaultModel.path, threads: 2)
-        InterventionTests.loaded = m
-        return m
-    }
+    func model() throws -> LoadedModel { try DefaultModel.loaded() }
 
     func testUserTurnOpensAUserTurnAfterTheConversation() throws {
         let m = try model()

@@ -11,6 +11,17 @@ public enum DefaultModel {
         return root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
     }
 
+    nonisolated(unsafe) private static var shared: LoadedModel?
+
+    /// The default model loaded once per test process (2 threads), shared by the tests that run it.
+    public static func loaded() throws -> LoadedModel {
+        if let shared { return shared }
+        _ = try file()
+        let m = try LoadedModel(path: path, threads: 2)
+        shared = m
+        return m
+    }
+
     /// The mapped file, or a test failure that says how to get it.
     public static func file() throws -> GGUFFile {
         guard FileManager.default.fileExists(atPath: path) else {
