@@ -1,11 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: TUI -> Workbench -> Techniques -> Model (-> CKernels).
+// Dependencies point one way: CLI -> TUI -> Workbench -> Techniques -> Model (-> CKernels).
+// CLI is the `workbench` binary: the command line, and the TUI when run with no subcommand.
 let package = Package(
     name: "AuditWorkbench",
     products: [
-        .executable(name: "workbench", targets: ["TUI"]),
+        .executable(name: "workbench", targets: ["CLI"]),
         .library(name: "Model", targets: ["Model"]),
     ],
     dependencies: [
@@ -20,18 +21,24 @@ let package = Package(
         ),
         .target(name: "Model", dependencies: ["CKernels"]),
         .target(name: "Techniques", dependencies: ["Model"]),
-        .target(name: "Workbench", dependencies: ["Techniques"]),
+        // System libraries, found through pkg-config (scripts/install-deps.sh installs them).
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Workbench", dependencies: ["Techniques", "CSQLite"]),
+        .target(name: "TUI", dependencies: ["Workbench", "CNcurses"]),
         .executableTarget(
-            name: "TUI",
+            name: "CLI",
             dependencies: [
-                "Workbench",
+                "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Model"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TechniquesTests", dependencies: ["Techniques", "TestSupport"]),
-        .testTarget(name: "TUITests", dependencies: ["Workbench", "TestSupport"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TestSupport"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Workbench", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
