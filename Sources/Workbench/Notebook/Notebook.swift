@@ -108,7 +108,7 @@ public final class Notebook: @unchecked Sendable {
     private func readHeader() throws -> Header {
         Header(applicationID: try db.int64("PRAGMA application_id"),
                version: try db.int64("PRAGMA user_version"),
-               tables: try db.strings("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))
+               tables: try db.strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name"))
     }
 
     /// true: an empty database to initialise; throws for a file that is not (this version's) session.
