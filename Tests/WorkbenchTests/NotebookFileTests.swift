@@ -102,7 +102,7 @@ final class NotebookFileTests: XCTestCase {
     func testOpeningWithoutCreateNeverMakesAFile() throws {
         XCTAssertThrowsError(try Notebook(path: file, create: false)) { XCTAssertEqual($0 as? NotebookError, .missing(path: self.file)) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: file))
-        FileManager.default.createFile(atPath: file, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
         XCTAssertThrowsError(try Notebook(path: file, create: false)) { error in
             guard case .notASessionFile(_, let reason)? = error as? NotebookError else { return XCTFail("\(error)") }
             XCTAssertEqual(reason, "the file is empty")

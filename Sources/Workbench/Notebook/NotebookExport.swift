@@ -28,10 +28,12 @@ extension Notebook {
     /// Dates as ISO 8601 with milliseconds (what the file stores), so the export round-trips.
     public static func exportDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()
+        // One formatter per decoder: building one per date dominates a large export's cost.
+        let formatter = isoFormatter()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            guard let date = isoFormatter().date(from: text) else {
+            guard let date = formatter.date(from: text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
             }
             return date
@@ -51,9 +53,10 @@ extension Notebook {
     public func exportJSON() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let formatter = Self.isoFormatter()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(Self.isoFormatter().string(from: date))
+            try container.encode(formatter.string(from: date))
         }
         var data = try encoder.encode(try snapshot())
         data.append(0x0A)
@@ -80,6 +83,8 @@ extension Notebook {
 enum NotebookMarkdown {
     static func render(_ export: Notebook.Export, path: String) -> String {
         var out: [String] = []
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
         let title = export.meta["title"].map(inline) ?? "Audit notebook"
         out.append("# \(title.isEmpty ? "Audit notebook" : title)")
         out.append("")
@@ -109,7 +114,7 @@ enum NotebookMarkdown {
                 if !entry.title.isEmpty { line += " \(inline(entry.title))" }
                 out.append(line)
                 out.append("")
-                out.append("_\(timestamp(entry.createdAt)), from \(inline(entry.source))_")
+                out.append("_\(timestamp(entry.createdAt, formatter)), from \(inline(entry.source))_")
                 if let provenance = entry.provenance { out.append(""); out.append(provenanceLine(provenance)) }
                 out.append("")
                 // Evidence is quoted material (model output, search hits): fenced, so its own
@@ -127,7 +132,7 @@ enum NotebookMarkdown {
                 if !artifact.title.isEmpty { line += " — \(inline(artifact.title))" }
                 out.append(line)
                 out.append("")
-                out.append("_\(timestamp(artifact.updatedAt)), from \(inline(artifact.source))_")
+                out.append("_\(timestamp(artifact.updatedAt, formatter)), from \(inline(artifact.source))_")
                 if let provenance = artifact.provenance { out.append(""); out.append(provenanceLine(provenance)) }
                 out.append("")
                 out.append(fenced(artifact.payload, language: "json"))
@@ -184,9 +189,7 @@ enum NotebookMarkdown {
         return "Provenance: " + parts.joined(separator: ", ")
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+    static func timestamp(_ date: Date, _ formatter: ISO8601DateFormatter) -> String {
+        formatter.string(from: date)
     }
 }
