@@ -325,9 +325,10 @@ public final class DataSearchIndex: @unchecked Sendable {
         // Every record must point inside its section, so lookups later cannot run off the end.
         for d in 0..<docs {
             let rec = documentsStart + d * Self.documentRecordSize
-            for (offAt, lenAt) in [(0, 4), (6, 10), (12, 16)] {
-                let off = Int(read32(rec + offAt)), len = Int(read16(rec + lenAt))
-                guard off + len <= stringsLength else { throw r.fail("document \(d) names bytes outside the string table") }
+            guard Int(read32(rec)) + Int(read16(rec + 4)) <= stringsLength,
+                  Int(read32(rec + 6)) + Int(read16(rec + 10)) <= stringsLength,
+                  Int(read32(rec + 12)) + Int(read16(rec + 16)) <= stringsLength else {
+                throw r.fail("document \(d) names bytes outside the string table")
             }
         }
         for t in 0..<termTotal {
@@ -517,7 +518,8 @@ public final class DataSearchIndex: @unchecked Sendable {
                 if let cached = shardData[rec.shard] {
                     data = cached
                 } else {
-                    data = try Data(contentsOf: directory.appendingPathComponent(names[rec.shard]))
+                    // Mapped, not read: a query touches a few lines of a shard, or many for a phrase.
+                    data = try Data(contentsOf: directory.appendingPathComponent(names[rec.shard]), options: .alwaysMapped)
                     shardData[rec.shard] = data
                 }
                 return try index.parseLine(data, rec: rec, shardName: names[rec.shard])

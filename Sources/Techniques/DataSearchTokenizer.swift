@@ -42,14 +42,15 @@ public enum SearchTokenizer {
     @inline(__always)
     private static func scan(_ text: String, _ body: (String, String.Index, String.Index) -> Void) {
         let scalars = text.unicodeScalars
-        var term = String.UnicodeScalarView()
+        var term: [UInt8] = []   // UTF-8 of the lowercased word (cheaper to build than a String)
+        term.reserveCapacity(64)
         var start = scalars.startIndex
         var count = 0
         var ascii = true
         var inWord = false
 
         func finish(at end: String.Index) {
-            let word = String(term)
+            let word = String(decoding: term, as: UTF8.self)
             body(ascii ? word : word.precomposedStringWithCanonicalMapping, start, end)
             term.removeAll(keepingCapacity: true)
             count = 0
@@ -69,10 +70,10 @@ public enum SearchTokenizer {
                 if count < maxTermScalars {
                     let v = s.value
                     if v < 0x80 {
-                        term.append(v >= 0x41 && v <= 0x5A ? Unicode.Scalar(v + 32)! : s)
+                        term.append(UInt8(v >= 0x41 && v <= 0x5A ? v + 32 : v))
                     } else {
                         ascii = false
-                        term.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
+                        term.append(contentsOf: s.properties.lowercaseMapping.utf8)
                     }
                 }
                 count += 1
@@ -80,7 +81,7 @@ public enum SearchTokenizer {
                 if inWord { finish(at: i) }
                 start = i
                 ascii = false
-                term.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
+                term.append(contentsOf: s.properties.lowercaseMapping.utf8)
                 let next = scalars.index(after: i)
                 inWord = true
                 finish(at: next)
