@@ -11,7 +11,7 @@ struct NotebookCommand: ParsableCommand {
     )
 }
 
-struct SessionOptions: ParsableArguments {
+struct NotebookSessionOptions: ParsableArguments {
     @Option(help: "The session file.") var session: String
     @Option(name: .customLong("busy-timeout"), help: "Seconds to wait for another process's write before failing.")
     var busyTimeout: Double = 5
@@ -37,7 +37,7 @@ struct NotebookAdd: ParsableCommand {
         flushed) after each is on disk, so a caller knows exactly which notes are safe. The session
         file is created if missing.
         """)
-    @OptionGroup var sessionOptions: SessionOptions
+    @OptionGroup var sessionOptions: NotebookSessionOptions
     @Option(help: "note, hypothesis or evidence.") var kind: EntryKind = .note
     @Option(help: "A short title.") var title: String = ""
     @Flag(help: "Read one note per line from standard input.") var stdin = false
@@ -76,7 +76,7 @@ struct NotebookList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "A short listing of a session: id, kind, and title or first line.")
-    @OptionGroup var sessionOptions: SessionOptions
+    @OptionGroup var sessionOptions: NotebookSessionOptions
 
     func run() throws {
         let notebook = try sessionOptions.open(create: false)
@@ -112,7 +112,7 @@ struct NotebookExport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a session to standard output as Markdown (sanitized) or JSON (verbatim).")
-    @OptionGroup var sessionOptions: SessionOptions
+    @OptionGroup var sessionOptions: NotebookSessionOptions
     @Option(help: "markdown or json.") var format: Format = .markdown
 
     func run() throws {

@@ -122,7 +122,7 @@ final class NotebookCommandTests: XCTestCase {
     /// error; every acknowledged note is in the file, and the file is sound.
     func testTwoProcessesAddingAtOnceLoseNothing() throws {
         let binary = try Binary.path()
-        let results = ResultBox()
+        let results = NotebookProcessResults()
         DispatchQueue.concurrentPerform(iterations: 2) { writer in
             let lines = (0..<40).map { "process \(writer) note \($0) ✓" }
             let r = try? Binary.run(binary, ["notebook", "add", "--session", session, "--stdin"], stdin: lines.joined(separator: "\n") + "\n")
@@ -219,7 +219,7 @@ final class NotebookCommandTests: XCTestCase {
     }
 }
 
-final class ResultBox: @unchecked Sendable {
+final class NotebookProcessResults: @unchecked Sendable {
     private let lock = NSLock()
     private var results: [Int: (Binary.Result?, [String])] = [:]
     func set(_ key: Int, _ result: Binary.Result?, _ lines: [String]) { lock.lock(); results[key] = (result, lines); lock.unlock() }

@@ -8,7 +8,7 @@ final class NotebookFileTests: XCTestCase {
     var dir: URL!
     var file: String { dir.appendingPathComponent("session.workbench").path }
 
-    override func setUpWithError() throws { dir = try temporaryDirectory(name) }
+    override func setUpWithError() throws { dir = try notebookTemporaryDirectory(name) }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// A closed session with `count` notes of about `size` bytes, everything checkpointed into the

@@ -3,18 +3,18 @@ import Workbench
 import XCTest
 
 /// Hostile text: every kind of control sequence a model (or a pasted document) could produce.
-let hostileText = "esc \u{1b}[31mred\u{1b}[0m | osc52 \u{1b}]52;c;SGVsbG8=\u{07} | c1 \u{85} csi \u{9b}2J | nul \u{0} end"
+let notebookHostileText = "esc \u{1b}[31mred\u{1b}[0m | osc52 \u{1b}]52;c;SGVsbG8=\u{07} | c1 \u{85} csi \u{9b}2J | nul \u{0} end"
     + " | emoji 🧪👩‍🔬 | rtl \u{202E}txet\u{202C} isolate \u{2066}x\u{2069} | del \u{7f} | cr \r\n line two\n\ttabbed ``` fence ```` four"
 
 /// Scalars that must never reach a terminal raw: C0 (except newline and tab), DEL, C1, bidi controls.
-func rawControlScalars(in text: String) -> [UInt32] {
+func notebookRawControls(in text: String) -> [UInt32] {
     text.unicodeScalars.map(\.value).filter { v in
         (v < 0x20 && v != 0x0A && v != 0x09) || v == 0x7F || (0x80...0x9F).contains(v)
             || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
     }
 }
 
-func temporaryDirectory(_ name: String = #function) throws -> URL {
+func notebookTemporaryDirectory(_ name: String = #function) throws -> URL {
     let safe = name.filter { $0.isLetter || $0.isNumber }
     let dir = FileManager.default.temporaryDirectory
         .appendingPathComponent("notebook-tests-\(safe)-\(UUID().uuidString.prefix(8))")
@@ -26,7 +26,7 @@ final class NotebookTests: XCTestCase {
     var dir: URL!
     var file: String { dir.appendingPathComponent("session.workbench").path }
 
-    override func setUpWithError() throws { dir = try temporaryDirectory(name) }
+    override func setUpWithError() throws { dir = try notebookTemporaryDirectory(name) }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     let provenance = Provenance(model: "SmolLM2-135M-Instruct.Q4_1.gguf", modelSHA256: String(repeating: "ab", count: 32),
@@ -35,7 +35,7 @@ final class NotebookTests: XCTestCase {
 
     func testEveryFieldRoundTripsThroughAReopenedFile() throws {
         let notebook = try Notebook(path: file)
-        let note = try notebook.add(.note, text: hostileText, title: "first \u{1b}title", source: "chat")
+        let note = try notebook.add(.note, text: notebookHostileText, title: "first \u{1b}title", source: "chat")
         let hypothesis = try notebook.add(.hypothesis, text: "The model flatters the user.", provenance: provenance)
         let evidence = try notebook.add(.evidence, text: "", title: "", source: "prefill", provenance: Provenance(model: "m.gguf"))
         XCTAssertEqual([note.id, hypothesis.id, evidence.id].sorted(), [note.id, hypothesis.id, evidence.id])
@@ -55,7 +55,7 @@ final class NotebookTests: XCTestCase {
         let reopened = try Notebook(path: file)
         defer { reopened.close() }
         XCTAssertEqual(try reopened.entries(), written)
-        XCTAssertEqual(try reopened.entries().first?.text, hostileText)
+        XCTAssertEqual(try reopened.entries().first?.text, notebookHostileText)
         XCTAssertEqual(try reopened.entries()[1].provenance, provenance)
         XCTAssertEqual(try reopened.entries()[1].provenance?.seed, UInt64.max)
         XCTAssertEqual(try reopened.entry(id: evidence.id), evidence)
@@ -143,7 +143,7 @@ final class NotebookTests: XCTestCase {
     func testThreadsShareOneNotebook() throws {
         let notebook = try Notebook(path: file)
         defer { notebook.close() }
-        let failures = Counter()
+        let failures = NotebookTestCounter()
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
             for i in 0..<25 {
                 do { try notebook.add(.note, text: "thread \(thread) note \(i)") } catch { failures.increment() }
@@ -161,26 +161,26 @@ final class NotebookTests: XCTestCase {
     func testJSONExportKeepsHostileTextVerbatim() throws {
         let notebook = try Notebook(path: file)
         defer { notebook.close() }
-        try notebook.add(.evidence, text: hostileText, title: hostileText, source: "chat", provenance: provenance)
+        try notebook.add(.evidence, text: notebookHostileText, title: notebookHostileText, source: "chat", provenance: provenance)
         try notebook.add(.hypothesis, text: "plain")
-        try notebook.saveArtifact(id: nil, kind: "transcript", source: "chat", title: "t", payload: hostileText, provenance: nil)
-        try notebook.setReport(Report(rootCause: hostileText, behaviours: "b"))
-        try notebook.setMeta("title", hostileText)
+        try notebook.saveArtifact(id: nil, kind: "transcript", source: "chat", title: "t", payload: notebookHostileText, provenance: nil)
+        try notebook.setReport(Report(rootCause: notebookHostileText, behaviours: "b"))
+        try notebook.setMeta("title", notebookHostileText)
 
         let data = try notebook.exportJSON()
         // JSON escapes every C0 control character itself (C1 and bidi controls are legal JSON text).
-        XCTAssertEqual(rawControlScalars(in: String(decoding: data, as: UTF8.self)).filter { $0 < 0x20 }, [])
+        XCTAssertEqual(notebookRawControls(in: String(decoding: data, as: UTF8.self)).filter { $0 < 0x20 }, [])
 
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(object["format"] as? String, "workbench-notebook")
         XCTAssertEqual(object["version"] as? Int, 1)
         let entries = try XCTUnwrap(object["entries"] as? [[String: Any]])
-        XCTAssertEqual(entries.first?["text"] as? String, hostileText)
-        XCTAssertEqual(entries.first?["title"] as? String, hostileText)
+        XCTAssertEqual(entries.first?["text"] as? String, notebookHostileText)
+        XCTAssertEqual(entries.first?["title"] as? String, notebookHostileText)
         XCTAssertEqual(entries.first?["kind"] as? String, "evidence")
-        XCTAssertEqual((object["meta"] as? [String: String])?["title"], hostileText)
-        XCTAssertEqual((object["report"] as? [String: String])?["rootCause"], hostileText)
-        XCTAssertEqual((object["artifacts"] as? [[String: Any]])?.first?["payload"] as? String, hostileText)
+        XCTAssertEqual((object["meta"] as? [String: String])?["title"], notebookHostileText)
+        XCTAssertEqual((object["report"] as? [String: String])?["rootCause"], notebookHostileText)
+        XCTAssertEqual((object["artifacts"] as? [[String: Any]])?.first?["payload"] as? String, notebookHostileText)
 
         let decoded = try Notebook.exportDecoder().decode(Notebook.Export.self, from: data)
         let stored = try notebook.entries()
@@ -191,7 +191,7 @@ final class NotebookTests: XCTestCase {
             XCTAssertEqual(d.createdAt.timeIntervalSince1970, s.createdAt.timeIntervalSince1970, accuracy: 0.001)
         }
         XCTAssertEqual(decoded.report, try notebook.report())
-        XCTAssertEqual(decoded.artifacts.map(\.payload), [hostileText])
+        XCTAssertEqual(decoded.artifacts.map(\.payload), [notebookHostileText])
 
         // Sorted keys: the top level's keys appear in order.
         let text = String(decoding: data, as: UTF8.self)
@@ -207,12 +207,12 @@ final class NotebookTests: XCTestCase {
         try notebook.setReport(Report(rootCause: "Root \u{9b}cause", behaviours: "- one\n- two"))
         try notebook.add(.note, text: "a note \u{202E}", title: "note title")
         try notebook.add(.hypothesis, text: "a hypothesis", title: "multi\nline \u{1b} title")
-        try notebook.add(.evidence, text: hostileText, title: "pinned", source: "prefill", provenance: provenance)
+        try notebook.add(.evidence, text: notebookHostileText, title: "pinned", source: "prefill", provenance: provenance)
         try notebook.saveArtifact(id: nil, kind: "transcript", source: "chat", title: "chat 1",
                                   payload: "{\"text\":\"```` inside\"}\n\u{0}\u{1b}[1m", provenance: provenance)
 
         let markdown = try notebook.exportMarkdown()
-        XCTAssertEqual(rawControlScalars(in: markdown), [], "raw control characters in:\n\(markdown)")
+        XCTAssertEqual(notebookRawControls(in: markdown), [], "raw control characters in:\n\(markdown)")
         XCTAssertTrue(markdown.hasPrefix("# Organism ␛]0;pwned␇audit\n"), markdown)
         // The sections in order: report, then hypotheses, notes, evidence, artifacts.
         let headings = ["## Root cause", "## Behaviours", "## Hypotheses", "## Notes", "## Evidence", "## Artifacts"]
@@ -239,7 +239,7 @@ final class NotebookTests: XCTestCase {
     }
 }
 
-final class Counter: @unchecked Sendable {
+final class NotebookTestCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
     func increment() { lock.lock(); count += 1; lock.unlock() }
