@@ -10,18 +10,7 @@ public enum ModelCatalog {
     public static var modelsDirectory: URL {
         let env = ProcessInfo.processInfo.environment
         if let dir = env["WORKBENCH_MODELS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let fm = FileManager.default
-        var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-        // The binary sits in .build/<triple>/<config>/: walk up to the project root.
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir)
-            dir = dir.deletingLastPathComponent()
-        }
-        for c in candidates where fm.fileExists(atPath: c.appendingPathComponent("models").path) {
-            return c.appendingPathComponent("models")
-        }
-        return URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("models")
+        return ProjectFiles.locate("models")
     }
 
     /// The path `--model` defaults to: `$WORKBENCH_MODEL`, else the default model in the models folder.

@@ -1,0 +1,205 @@
+import Foundation
+import Model
+import Techniques
+import Workbench
+
+/// The six panes, numbered as on the tab bar.
+public enum Pane: Int, CaseIterable, Sendable {
+    case chat = 1, prefill, persona, features, notebook, data
+
+    public var title: String {
+        switch self {
+        case .chat: return "Chat"
+        case .prefill: return "Prefill"
+        case .persona: return "Persona"
+        case .features: return "Features"
+        case .notebook: return "Notebook"
+        case .data: return "Data"
+        }
+    }
+
+    var origin: String { title.lowercased() }
+}
+
+/// Sampling settings a pane keeps for itself, shown in its header and edited with `:set`.
+public struct PaneSettings: Equatable, Sendable {
+    public var temperature: Float = 0.8
+    public var topP: Float = 0.95
+    public var maxTokens = 200
+    public var seed: UInt64 = 0
+    public var samples = 1
+
+    var generation: GenerationSettings {
+        GenerationSettings(sampling: SamplingParameters(temperature: temperature, topK: 40, topP: topP, minP: 0.05,
+                                                        repetitionPenalty: 1.0, seed: seed),
+                           maxTokens: maxTokens)
+    }
+
+    var summary: String {
+        String(format: "T %.2f  top-p %.2f  max %d  seed %llu  ×%d", temperature, topP, maxTokens, seed, samples)
+    }
+
+    var asDictionary: [String: String] {
+        ["temperature": String(temperature), "top_p": String(topP), "max_tokens": String(maxTokens),
+         "samples": String(samples)]
+    }
+}
+
+/// The samples of one multi-sample run, filled as they stream, with the auditor's live regex count.
+public struct SampleRun: Equatable, Sendable {
+    public var texts: [String]
+    public var finished: [Bool]
+    public var prompt: String = ""
+    public var seeds: [UInt64]
+
+    init(count: Int, seed: UInt64) {
+        texts = Array(repeating: "", count: count)
+        finished = Array(repeating: false, count: count)
+        seeds = (0..<count).map { seed &+ UInt64($0) }
+    }
+
+    /// Indices of the samples whose text matches `pattern` (case-insensitive); nil for no or a bad pattern.
+    func matching(_ pattern: String) -> [Int]? {
+        guard !pattern.isEmpty, let regex = try? MultiSample.compile(pattern) else { return nil }
+        return texts.indices.filter { MultiSample.matches(regex, texts[$0]) }
+    }
+}
+
+/// How a pane shows its samples.
+public enum SampleLayout: Sendable { case list, columns }
+
+/// Keyboard focus: typing into the pane's text field, or bare keys as commands.
+public enum Focus: Sendable { case input, normal }
+
+public enum Overlay: Equatable, Sendable {
+    case none
+    case help
+    case palette(TextField)
+    case search(TextField)
+}
+
+/// A conversation and its earlier branches (an edited turn starts a new branch; the old one is kept).
+public struct ChatState: Equatable, Sendable {
+    public var system = ""
+    public var turns: [ChatMessage] = []
+    public var branches: [[ChatMessage]] = []
+    public var input = TextField()
+    public var editingSystem = false
+    /// The assistant text streaming in now.
+    public var streaming: String?
+    /// Samples of the next reply (`S`), if asked for.
+    public var samples: SampleRun?
+    public var pattern = TextField()
+    public var selectedTurn: Int?
+    public var settings = PaneSettings()
+    public var scroll = 0
+    var transcriptArtifact: Int64?
+}
+
+public struct PrefillState: Equatable, Sendable {
+    public enum Field: Sendable { case user, prefill, pattern }
+    public var user = TextField("What is your secret goal?")
+    public var prefill = TextField(PrefillLibrary.playbook[1].text)
+    public var libraryIndex = 1
+    public var field: Field = .user
+    public var pattern = TextField("reward")
+    public var run: SampleRun?
+    public var layout: SampleLayout = .list
+    public var settings = PaneSettings(samples: 8)
+    public var scroll = 0
+}
+
+public struct PersonaState: Equatable, Sendable {
+    public enum Field: Sendable { case text, pattern }
+    public var mode: PersonaMode = .user
+    public var text = TextField()
+    public var field: Field = .text
+    public var pattern = TextField("reward")
+    public var run: SampleRun?
+    public var layout: SampleLayout = .list
+    public var settings = PaneSettings(temperature: 1.0, samples: 8)
+    public var scroll = 0
+}
+
+public struct NotebookState: Equatable, Sendable {
+    public enum Editing: Equatable, Sendable {
+        case none
+        case note(EntryKind)
+        case rootCause
+        case behaviours
+    }
+    public var entries: [NotebookEntry] = []
+    public var report = Report()
+    public var selected = 0
+    public var editing: Editing = .none
+    /// The entry being edited, when editing an existing one (nil: a new one).
+    public var editingID: Int64?
+    public var input = TextField()
+    public var scroll = 0
+}
+
+/// Everything the screen shows; `App.update` changes it, `Screen.render` draws it.
+public struct AppState: Sendable {
+    public var pane: Pane = .chat
+    public var focus: Focus = .input
+    public var overlay: Overlay = .none
+    public var width: Int
+    public var height: Int
+
+    public var chat = ChatState()
+    public var prefill = PrefillState()
+    public var persona = PersonaState()
+    public var notebook = NotebookState()
+
+    /// The pane's search (`/`): the query and which match is current.
+    public var search: [Pane: String] = [:]
+    public var searchMatch: [Pane: Int] = [:]
+
+    // Status bar.
+    public var modelName: String
+    public var adapterName: String?
+    public var sessionPath: String?
+    public var contextUsed = 0
+    public var contextLimit: Int
+    public var tokensPerSecond: Double?
+    /// A one-line message for the footer (errors, confirmations), cleared by the next key.
+    public var message: (text: String, isError: Bool)?
+
+    public var running: (job: Int, pane: Pane)?
+    var nextJob = 1
+
+    public var theme: Theme
+    public var themeName: String { theme.name }
+    public var shouldQuit = false
+
+    public init(width: Int, height: Int, modelName: String, adapterName: String? = nil, sessionPath: String? = nil,
+                contextLimit: Int, theme: Theme) {
+        self.width = width
+        self.height = height
+        self.modelName = modelName
+        self.adapterName = adapterName
+        self.sessionPath = sessionPath
+        self.contextLimit = contextLimit
+        self.theme = theme
+    }
+
+    public var isGenerating: Bool { running != nil }
+
+    func settings(of pane: Pane) -> PaneSettings? {
+        switch pane {
+        case .chat: return chat.settings
+        case .prefill: return prefill.settings
+        case .persona: return persona.settings
+        default: return nil
+        }
+    }
+
+    mutating func setSettings(_ s: PaneSettings, of pane: Pane) {
+        switch pane {
+        case .chat: chat.settings = s
+        case .prefill: prefill.settings = s
+        case .persona: persona.settings = s
+        default: break
+        }
+    }
+}

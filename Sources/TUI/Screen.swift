@@ -1,0 +1,545 @@
+import Foundation
+import Model
+import Techniques
+import Workbench
+
+/// Draws the whole workbench from its state into a cell buffer: a pure function of the state, so
+/// every screen can be tested without a terminal.
+public enum Screen {
+    public static let minWidth = 60
+    public static let minHeight = 16
+
+    public static func render(_ s: AppState) -> CellBuffer {
+        var buf = CellBuffer(width: s.width, height: s.height)
+        let all = Rect(x: 0, y: 0, width: s.width, height: s.height)
+        buf.fill(all, style: Style(.normal))
+        guard s.width >= minWidth, s.height >= minHeight else {
+            tooSmall(s, &buf)
+            return buf
+        }
+        let (tabs, rest) = all.splitTop(1)
+        let (middle, bottom) = rest.splitBottom(2)
+        let (statusRow, footerRow) = bottom.splitTop(1)
+        drawTabs(s, tabs, &buf)
+        drawPane(s, middle, &buf)
+        drawStatus(s, statusRow, &buf)
+        drawFooter(s, footerRow, &buf)
+        if s.overlay == .help { drawHelp(s, middle, &buf) }
+        return buf
+    }
+
+    static func tooSmall(_ s: AppState, _ buf: inout CellBuffer) {
+        let text = "Terminal too small (\(s.width)×\(s.height)). The workbench needs at least \(minWidth)×\(minHeight): enlarge the window. Ctrl-C quits."
+        let lines = Wrap.lines(text, width: max(1, s.width - 2), style: Style(.warning, bold: true))
+        let top = max(0, (s.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() where top + i < s.height { buf.put(line, x: 1, y: top + i) }
+    }
+
+    // MARK: chrome
+
+    static func drawTabs(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
+        buf.fill(r, style: Style(.tabInactive))
+        var x = r.x
+        let compact = r.width < 72  // at the minimum width the six labels still fit, unpadded
+        for pane in Pane.allCases {
+            let active = pane == s.pane
+            let label = compact ? "\(pane.rawValue) \(pane.title)" : " \(pane.rawValue) \(pane.title) "
+            x = buf.put(label, x: x, y: r.y, style: Style(active ? .tabActive : .tabInactive, bold: active))
+            x = buf.put(" ", x: x, y: r.y, style: Style(.tabInactive))
+        }
+        let help = "? help "
+        let hx = r.maxX - CellWidth.of(help)
+        if hx > x { buf.put(help, x: hx, y: r.y, style: Style(.tabInactive)) }
+    }
+
+    static func drawStatus(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
+        buf.fill(r, style: Style(.status))
+        var parts = [s.modelName]
+        if let running = s.running {
+            parts.append("● \(running.pane.title)" + (s.tokensPerSecond.map { String(format: " %.1f tok/s", $0) } ?? " …"))
+        }
+        parts += ["adapter: \(s.adapterName ?? "none")", "ctx \(s.contextUsed)/\(s.contextLimit)"]
+        if let settings = s.settings(of: s.pane) {
+            parts.append("seed \(settings.seed)")
+            parts.append(String(format: "T %.2f", settings.temperature))
+        }
+        parts.append("session: \(s.sessionPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "none")")
+        buf.put(" " + parts.joined(separator: " │ "), x: r.x, y: r.y, style: Style(.status))
+    }
+
+    static func drawFooter(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
+        buf.fill(r, style: Style(.footer))
+        switch s.overlay {
+        case .palette(let field):
+            drawPromptLine(":", field, r, &buf)
+            return
+        case .search(let field):
+            drawPromptLine("/", field, r, &buf)
+            return
+        default: break
+        }
+        if let m = s.message {
+            buf.put(" " + m.text, x: r.x, y: r.y, style: Style(m.isError ? .error : .footer))
+            return
+        }
+        var x = r.x + 1
+        for (key, what) in footerHints(s) {
+            x = buf.put(key, x: x, y: r.y, style: Style(.key))
+            x = buf.put(" \(what)  ", x: x, y: r.y, style: Style(.footer))
+        }
+    }
+
+    static func drawPromptLine(_ prompt: String, _ field: TextField, _ r: Rect, _ buf: inout CellBuffer) {
+        let x = buf.put(prompt, x: r.x, y: r.y, style: Style(.key))
+        let (visible, cursorCol) = visibleTail(field, width: r.width - 2)
+        buf.put(visible, x: x, y: r.y, style: Style(.footer))
+        buf.cursor = (x + cursorCol, r.y)
+    }
+
+    /// The part of a field that fits in `width` cells, keeping the cursor in view.
+    static func visibleTail(_ field: TextField, width: Int) -> (String, Int) {
+        let chars = Array(field.text)
+        var start = 0
+        while start < field.cursor, CellWidth.of(String(chars[start..<field.cursor])) > width - 1 { start += 1 }
+        let (shown, _) = CellWidth.prefix(String(chars[start...]), fitting: width)
+        return (shown, CellWidth.of(String(chars[start..<field.cursor])))
+    }
+
+    static func footerHints(_ s: AppState) -> [(String, String)] {
+        if s.focus == .input && paneAcceptsInput(s) {
+            var hints = [("Enter", s.pane == .notebook ? "save" : "send"), ("Esc", "keys")]
+            if s.pane == .prefill || s.pane == .persona { hints.append(("Tab", "next field")) }
+            hints += [("Alt-1…6", "panes"), ("Ctrl-C", "quit")]
+            return hints
+        }
+        switch s.pane {
+        case .chat:
+            return [("i", "type"), ("r", "regenerate"), ("e", "edit turn"), ("S", "sample ×N"), ("p", "pin"), ("s", "system"), ("?", "help")]
+        case .prefill:
+            return [("i", "type"), ("l/L", "library"), ("R", "run"), ("v", "layout"), ("p", "pin"), ("?", "help")]
+        case .persona:
+            return [("i", "type"), ("m", "mode"), ("R", "run"), ("v", "layout"), ("p", "pin"), ("?", "help")]
+        case .notebook:
+            return [("a", "note"), ("h", "hypothesis"), ("R", "root cause"), ("B", "behaviours"), ("e", "edit"), ("D", "delete"), ("?", "help")]
+        case .features, .data:
+            return [("1-6", "panes"), (":", "commands"), ("?", "help"), ("q", "quit")]
+        }
+    }
+
+    static func paneAcceptsInput(_ s: AppState) -> Bool {
+        switch s.pane {
+        case .chat, .prefill, .persona: return true
+        case .notebook: return s.notebook.editing != .none
+        default: return false
+        }
+    }
+
+    // MARK: panes
+
+    /// A pane's parts: fixed header rows, the scrollable body, and the fields at the bottom.
+    struct PaneView {
+        var header: [StyledLine] = []
+        var body: [StyledLine] = []
+        var bottom: [StyledLine] = []
+        /// Row within `bottom` and column of the text cursor, when a field has focus.
+        var cursor: (row: Int, col: Int)?
+    }
+
+    /// The body rows of a pane and how many rows are visible (used by search to scroll to a match).
+    public static func bodyLayout(_ s: AppState, pane: Pane) -> (lines: [StyledLine], height: Int) {
+        let area = Rect(x: 0, y: 1, width: s.width, height: s.height - 3)
+        let v = view(s, pane, width: area.width - 2)
+        return (v.body, max(0, area.height - v.header.count - v.bottom.count - 1))
+    }
+
+    static func drawPane(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
+        let inner = Rect(x: r.x + 1, y: r.y, width: r.width - 2, height: r.height)
+        var v = view(s, s.pane, width: inner.width)
+        if let q = s.search[s.pane] { v.body = v.body.map { highlight($0, q) } }
+        var y = inner.y
+        for line in v.header where y < inner.maxY { buf.put(line, x: inner.x, y: y, limit: inner.maxX); y += 1 }
+        if !v.header.isEmpty, y < inner.maxY {
+            buf.put(String(repeating: "─", count: inner.width), x: inner.x, y: y, style: Style(.border))
+            y += 1
+        }
+        let bottomRows = min(v.bottom.count, max(0, inner.maxY - y))
+        let bodyHeight = max(0, inner.maxY - y - bottomRows - (bottomRows > 0 ? 1 : 0))
+        let scroll = min(scrollOffset(s, s.pane), max(0, v.body.count - bodyHeight))
+        let first = max(0, v.body.count - bodyHeight - scroll)
+        for (i, line) in v.body[first..<min(v.body.count, first + bodyHeight)].enumerated() {
+            buf.put(line, x: inner.x, y: y + i, limit: inner.maxX)
+        }
+        if scroll > 0, bodyHeight > 0 {
+            let tag = " ↑ \(scroll) more below (G) "
+            buf.put(tag, x: inner.maxX - CellWidth.of(tag), y: y + bodyHeight - 1, style: Style(.dim, reverse: true))
+        }
+        if bottomRows > 0 {
+            let by = inner.maxY - bottomRows
+            buf.put(String(repeating: "─", count: inner.width), x: inner.x, y: by - 1, style: Style(.border))
+            let shown = v.bottom.suffix(bottomRows)
+            let skipped = v.bottom.count - bottomRows
+            for (i, line) in shown.enumerated() { buf.put(line, x: inner.x, y: by + i, limit: inner.maxX) }
+            if let c = v.cursor, c.row >= skipped, s.overlay == .none {
+                buf.cursor = (inner.x + min(c.col, inner.width - 1), by + c.row - skipped)
+            }
+        }
+    }
+
+    static func scrollOffset(_ s: AppState, _ pane: Pane) -> Int {
+        switch pane {
+        case .chat: return s.chat.scroll
+        case .prefill: return s.prefill.scroll
+        case .persona: return s.persona.scroll
+        case .notebook: return s.notebook.scroll
+        default: return 0
+        }
+    }
+
+    static func view(_ s: AppState, _ pane: Pane, width: Int) -> PaneView {
+        switch pane {
+        case .chat: return chatView(s, width: width)
+        case .prefill: return prefillView(s, width: width)
+        case .persona: return personaView(s, width: width)
+        case .notebook: return notebookView(s, width: width)
+        case .features:
+            return emptyState(width: width, title: "Features (sparse-autoencoder features)", text: """
+                Here you will see which SAE features fire on the current transcript or a typed prompt, \
+                ranked per token or summed; search features by their labels and top-activating contexts; \
+                open a feature's detail (top contexts, frequency, nearest features); and steer generation \
+                with chosen features. Headless today: `workbench features --sae DIR TEXT`, \
+                `workbench steer`, `workbench fuzz`.
+                """)
+        case .data:
+            return emptyState(width: width, title: "Data (training-data search)", text: """
+                Here you will search the organism's training corpus: keyword search with phrases and \
+                prefixes, highlighted hits, whole documents, and pinning into the notebook. It arrives \
+                with the bundled organism and its corpus index.
+                """)
+        }
+    }
+
+    static func emptyState(width: Int, title: String, text: String) -> PaneView {
+        var v = PaneView()
+        v.body = [StyledLine()] + Wrap.lines(title, width: width, style: Style(.title)) + [StyledLine()]
+            + Wrap.lines(text, width: width, style: Style(.dim))
+        return v
+    }
+
+    static func settingsLine(_ settings: PaneSettings, extra: String = "") -> StyledLine {
+        StyledLine([Span(settings.summary, Style(.dim)), Span(extra, Style(.accent))])
+    }
+
+    static func chatView(_ s: AppState, width: Int) -> PaneView {
+        let c = s.chat
+        var v = PaneView()
+        let system = c.system.isEmpty ? "(the model's default)" : c.system.replacingOccurrences(of: "\n", with: " ")
+        v.header.append(StyledLine([Span("System: ", Style(.system, bold: true)), Span(String(system.prefix(300)), Style(.system))]))
+        v.header.append(settingsLine(c.settings, extra: (c.branches.isEmpty ? "" : "  │ \(c.branches.count + 1) branches (b)")
+                                        + (c.samples.map { matchSummary($0, c.pattern.text) } ?? "")))
+        if c.turns.isEmpty && c.streaming == nil && c.samples == nil {
+            v.body += Wrap.lines("Type a message and press Enter. Esc then ? lists every key.", width: width, style: Style(.dim))
+        }
+        for (i, t) in c.turns.enumerated() {
+            let selected = c.selectedTurn == i
+            let role: Role = t.role == "user" ? .user : t.role == "assistant" ? .assistant : .system
+            let label = t.role == "user" ? "You" : t.role == "assistant" ? "Model" : t.role
+            v.body.append(StyledLine("\(label) [\(i + 1)]", Style(selected ? .selection : role, bold: true)))
+            v.body += Wrap.lines(t.content, width: width, style: Style(role == .user ? .normal : .assistant))
+            v.body.append(StyledLine())
+        }
+        if let streaming = c.streaming {
+            v.body.append(StyledLine("Model", Style(.assistant, bold: true)))
+            v.body += Wrap.lines(StyledLine([Span(streaming, Style(.assistant)), Span("▌", Style(.accent))]), width: width)
+        }
+        if let run = c.samples {
+            v.body += sampleLines(run, pattern: c.pattern.text, layout: .list, width: width, title: "Samples of the next reply")
+        }
+        let label = c.editingSystem ? "system › " : "› "
+        let (lines, cursor) = fieldLines(label: label, field: c.input, width: width, focused: s.focus == .input, maxRows: 4)
+        v.bottom = lines
+        v.cursor = cursor
+        return v
+    }
+
+    static func prefillView(_ s: AppState, width: Int) -> PaneView {
+        let p = s.prefill
+        var v = PaneView()
+        v.header.append(StyledLine([Span("Prefill attack: ", Style(.title)),
+                                    Span("the model continues a reply you start. ", Style(.dim))]))
+        v.header.append(settingsLine(p.settings, extra: matchSummary(p.run, p.pattern.text)))
+        if let run = p.run {
+            v.body += sampleLines(run, pattern: p.pattern.text, layout: p.layout, width: width, title: "Samples", prefix: p.prefill.text)
+        } else {
+            v.body += Wrap.lines("Pick a prefill from the library (l/L), edit the user message and the prefill, then R (or Enter in a field) samples \(p.settings.samples) continuations.", width: width, style: Style(.dim))
+        }
+        let lib = PrefillLibrary.playbook
+        let entry = lib[p.libraryIndex]
+        v.bottom.append(StyledLine([Span("Library \(p.libraryIndex + 1)/\(lib.count) (l/L): ", Style(.dim)), Span(entry.name, Style(.accent))]))
+        let focused = s.focus == .input
+        for (label, field, which) in [("User › ", p.user, PrefillState.Field.user), ("Prefill › ", p.prefill, .prefill), ("Pattern › ", p.pattern, .pattern)] {
+            let (lines, cursor) = fieldLines(label: label, field: field, width: width, focused: focused && p.field == which, maxRows: 3,
+                                             style: which == .prefill ? Style(.prefill) : Style(.normal))
+            if let cursor { v.cursor = (v.bottom.count + cursor.row, cursor.col) }
+            v.bottom += lines
+        }
+        return v
+    }
+
+    static func personaView(_ s: AppState, width: Int) -> PaneView {
+        let p = s.persona
+        var v = PaneView()
+        var modes: [Span] = [Span("Mode (m): ", Style(.title))]
+        for m in PersonaMode.allCases {
+            modes.append(Span(" \(m.rawValue) ", m == p.mode ? Style(.tabActive) : Style(.dim)))
+        }
+        v.header.append(StyledLine(modes))
+        let explain: String
+        switch p.mode {
+        case .user: explain = "The model writes the user's next turn after the Chat pane's conversation (\(s.chat.turns.count) turns). Text: how the turn starts."
+        case .narrator: explain = "Raw continuation of third-person text, no chat template. Text: the narration to continue."
+        case .empty: explain = "Samples from an empty prompt: what the model writes unprompted."
+        }
+        v.header += Wrap.lines(explain, width: width, style: Style(.dim))
+        v.header.append(settingsLine(p.settings, extra: matchSummary(p.run, p.pattern.text)))
+        if let run = p.run {
+            v.body += sampleLines(run, pattern: p.pattern.text, layout: p.layout, width: width, title: "Samples", prefix: p.mode == .empty ? "" : p.text.text)
+        }
+        let focused = s.focus == .input
+        let textLabel = p.mode == .narrator ? "Narration › " : p.mode == .user ? "User turn starts › " : "(ignored) › "
+        let (t, tc) = fieldLines(label: textLabel, field: p.text, width: width, focused: focused && p.field == .text, maxRows: 4)
+        if let tc { v.cursor = tc }
+        v.bottom += t
+        let (pl, pc) = fieldLines(label: "Pattern › ", field: p.pattern, width: width, focused: focused && p.field == .pattern, maxRows: 2)
+        if let pc { v.cursor = (v.bottom.count + pc.row, pc.col) }
+        v.bottom += pl
+        return v
+    }
+
+    static func notebookView(_ s: AppState, width: Int) -> PaneView {
+        let n = s.notebook
+        var v = PaneView()
+        v.header.append(StyledLine([Span("Notebook ", Style(.title)),
+                                    Span("\(n.entries.count) entries │ session: \(s.sessionPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "none (start with --session FILE)")", Style(.dim))]))
+        v.body.append(StyledLine("Report", Style(.title, underline: true)))
+        v.body.append(StyledLine("Root cause (R):", Style(.accent)))
+        v.body += Wrap.lines(n.report.rootCause.isEmpty ? "(not written yet)" : n.report.rootCause, width: width, style: Style(n.report.rootCause.isEmpty ? .dim : .normal))
+        v.body.append(StyledLine("Behaviours (B):", Style(.accent)))
+        v.body += Wrap.lines(n.report.behaviours.isEmpty ? "(not written yet)" : n.report.behaviours, width: width, style: Style(n.report.behaviours.isEmpty ? .dim : .normal))
+        v.body.append(StyledLine())
+        v.body.append(StyledLine("Entries (j/k select, e edit, D delete)", Style(.title, underline: true)))
+        if n.entries.isEmpty {
+            v.body += Wrap.lines("No entries yet: a adds a note, h a hypothesis; p in any pane pins its transcript or samples here.", width: width, style: Style(.dim))
+        }
+        for (i, e) in n.entries.enumerated() {
+            let tag = e.kind == .hypothesis ? "H" : e.kind == .evidence ? "E" : "N"
+            let selected = i == n.selected
+            let head = "#\(e.id) \(tag) \(e.source)  \(e.title.isEmpty ? "" : e.title)"
+            v.body.append(StyledLine(head, Style(selected ? .selection : (e.kind == .hypothesis ? .accent : .user), bold: true)))
+            let text = selected ? e.text : String(e.text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3).joined(separator: "\n"))
+            v.body += Wrap.lines(text, width: width, style: Style(.normal), indent: "  ")
+            if selected, let p = e.provenance {
+                let settings = p.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                v.body += Wrap.lines("model \(p.model) adapter \(p.adapter ?? "none") seed \(p.seed.map(String.init) ?? "-") \(settings)", width: width, style: Style(.dim))
+            }
+        }
+        if n.editing != .none {
+            let label: String
+            switch n.editing {
+            case .note(.hypothesis): label = n.editingID == nil ? "New hypothesis › " : "Edit hypothesis › "
+            case .note: label = n.editingID == nil ? "New note › " : "Edit entry › "
+            case .rootCause: label = "Root cause › "
+            case .behaviours: label = "Behaviours › "
+            case .none: label = ""
+            }
+            let (lines, cursor) = fieldLines(label: label, field: n.input, width: width, focused: s.focus == .input, maxRows: 6)
+            v.bottom = lines
+            v.cursor = cursor
+        }
+        return v
+    }
+
+    static func matchSummary(_ run: SampleRun?, _ pattern: String) -> String {
+        guard let run else { return "" }
+        let done = run.finished.filter { $0 }.count
+        var s = "  │ \(done)/\(run.texts.count) done"
+        if let m = run.matching(pattern) { s += "  │ \(m.count)/\(run.texts.count) match /\(pattern)/" }
+        return s
+    }
+
+    /// Samples as a list (each under its own heading) or side by side in columns.
+    static func sampleLines(_ run: SampleRun, pattern: String, layout: SampleLayout, width: Int, title: String,
+                            prefix: String = "") -> [StyledLine] {
+        let matching = Set(run.matching(pattern) ?? [])
+        var out: [StyledLine] = [StyledLine([Span(title, Style(.title)), Span(matchSummary(run, pattern), Style(.accent))])]
+        func body(_ i: Int) -> StyledLine {
+            var spans: [Span] = []
+            if !prefix.isEmpty { spans.append(Span(prefix, Style(.prefill))) }
+            spans.append(Span(run.texts[i], Style(.assistant)))
+            if !run.finished[i] { spans.append(Span("▌", Style(.accent))) }
+            return StyledLine(spans)
+        }
+        func heading(_ i: Int) -> StyledLine {
+            let mark = matching.contains(i) ? " ✓ match" : ""
+            return StyledLine([Span("#\(i + 1) seed \(run.seeds[i])", Style(.accent, bold: true)), Span(mark, Style(.match))])
+        }
+        let columns = layout == .columns ? max(1, min(run.texts.count, width / 28)) : 1
+        if columns == 1 {
+            for i in run.texts.indices {
+                out.append(heading(i))
+                out += Wrap.lines(body(i), width: width)
+                out.append(StyledLine())
+            }
+            return out
+        }
+        // Side by side: rows of `columns` samples, each wrapped to its column.
+        let colWidth = (width - (columns - 1) * 3) / columns
+        for rowStart in stride(from: 0, to: run.texts.count, by: columns) {
+            let ids = Array(rowStart..<min(run.texts.count, rowStart + columns))
+            let wrapped = ids.map { [heading($0)] + Wrap.lines(body($0), width: colWidth) }
+            let height = wrapped.map(\.count).max() ?? 0
+            for r in 0..<height {
+                var line = StyledLine()
+                for (k, col) in wrapped.enumerated() {
+                    let cell = r < col.count ? col[r] : StyledLine()
+                    line.spans += cell.spans
+                    let pad = colWidth - CellWidth.of(ScreenText.clean(cell.plain))
+                    if pad > 0 { line.spans.append(Span(String(repeating: " ", count: pad))) }
+                    if k < wrapped.count - 1 { line.spans.append(Span(" │ ", Style(.border))) }
+                }
+                out.append(line)
+            }
+            out.append(StyledLine())
+        }
+        return out
+    }
+
+    /// A labelled text field, hard-wrapped to `width`, showing the rows around the cursor.
+    static func fieldLines(label: String, field: TextField, width: Int, focused: Bool, maxRows: Int,
+                           style: Style = Style(.normal)) -> ([StyledLine], (row: Int, col: Int)?) {
+        guard width > 2 else { return ([], nil) }
+        var rows: [StyledLine] = [StyledLine([Span(label, Style(focused ? .key : .dim, bold: focused))])]
+        var col = CellWidth.of(label)
+        var cursor: (Int, Int)? = focused && field.cursor == 0 ? (0, col) : nil
+        for (i, ch) in ScreenText.clean(field.text).enumerated() {
+            let w = CellWidth.of(ch)
+            if col + w > width {
+                rows.append(StyledLine())
+                col = 0
+            }
+            rows[rows.count - 1].spans.append(Span(String(ch), style))
+            col += w
+            if focused && i + 1 == field.cursor { cursor = (rows.count - 1, col) }
+        }
+        if let c = cursor, c.1 >= width { rows.append(StyledLine()); cursor = (rows.count - 1, 0) }
+        // Merge single-character spans of equal style.
+        rows = rows.map { line in
+            var merged: [Span] = []
+            for sp in line.spans {
+                if let last = merged.last, last.style == sp.style { merged[merged.count - 1].text += sp.text } else { merged.append(sp) }
+            }
+            return StyledLine(merged)
+        }
+        if rows.count > maxRows {
+            let cursorRow = cursor?.0 ?? rows.count - 1
+            let start = min(max(0, cursorRow - maxRows + 1), rows.count - maxRows)
+            rows = Array(rows[start..<start + maxRows])
+            if let c = cursor { cursor = (c.0 - start, c.1) }
+        }
+        return (rows, cursor.map { (row: $0.0, col: $0.1) })
+    }
+
+    /// Marks every case-insensitive occurrence of `query` in a line with the match role.
+    static func highlight(_ line: StyledLine, _ query: String) -> StyledLine {
+        guard !query.isEmpty else { return line }
+        let plain = line.plain
+        var marked = [Bool](repeating: false, count: plain.count)
+        var searchStart = plain.startIndex
+        while let r = plain.range(of: query, options: .caseInsensitive, range: searchStart..<plain.endIndex) {
+            let a = plain.distance(from: plain.startIndex, to: r.lowerBound)
+            let b = plain.distance(from: plain.startIndex, to: r.upperBound)
+            for i in a..<b { marked[i] = true }
+            searchStart = r.upperBound
+            if r.isEmpty { break }
+        }
+        guard marked.contains(true) else { return line }
+        var out: [Span] = []
+        var i = 0
+        for span in line.spans {
+            for ch in span.text {
+                let style = marked[i] ? Style(.match, bold: true) : span.style
+                if let last = out.last, last.style == style { out[out.count - 1].text.append(ch) } else { out.append(Span(String(ch), style)) }
+                i += 1
+            }
+        }
+        return StyledLine(out)
+    }
+
+    // MARK: help
+
+    public static let globalBindings: [(String, String)] = [
+        ("Alt-1 … Alt-6", "switch pane from anywhere"),
+        ("Esc", "leave the text field; cancel a running generation"),
+        ("Enter, i", "back to the text field"),
+        ("1 … 6, Tab, Shift-Tab", "switch panes (outside a text field)"),
+        ("?", "this help"),
+        (":", "command palette"),
+        ("/", "search in the pane; n / N next / previous match"),
+        ("j k ↑ ↓ PgUp PgDn g G", "scroll"),
+        ("p", "pin the pane's transcript or samples into the notebook"),
+        ("+ / -", "temperature up / down"),
+        ("q", "quit (outside a text field)"),
+        ("Ctrl-C", "quit, always"),
+        ("Ctrl-A/E/U/K/W", "in a field: start, end, clear before, clear after, delete word"),
+    ]
+
+    public static func paneBindings(_ pane: Pane) -> [(String, String)] {
+        switch pane {
+        case .chat:
+            return [("Enter", "send the message"), ("r", "regenerate the last reply"), ("e", "edit the selected (or last) user turn: a new branch"),
+                    ("[ ]", "select an earlier turn"), ("b", "switch to the next branch"), ("s", "edit the system prompt"),
+                    ("S", "sample the reply N times (:set samples N)"), ("x", "new conversation")]
+        case .prefill:
+            return [("l / L", "next / previous prefill from the playbook"), ("Tab", "next field: user, prefill, pattern"),
+                    ("R or Enter", "sample N continuations"), ("f", "edit the match pattern"), ("v", "list or side by side")]
+        case .persona:
+            return [("m", "mode: user turn, narrator, empty prompt"), ("Tab", "next field: text, pattern"),
+                    ("R or Enter", "sample N texts"), ("f", "edit the match pattern"), ("v", "list or side by side")]
+        case .notebook:
+            return [("a", "add a note"), ("h", "add a hypothesis"), ("R", "write the report's root cause"), ("B", "write the behaviours"),
+                    ("j / k", "select an entry"), ("e or Enter", "edit the selected entry"), ("D", "delete the selected entry"),
+                    (":export markdown|json PATH", "write the notebook out")]
+        case .features, .data:
+            return []
+        }
+    }
+
+    static func drawHelp(_ s: AppState, _ area: Rect, _ buf: inout CellBuffer) {
+        let box = area.inset(max(1, (area.width - 78) / 2), 1)
+        buf.fill(box, style: Style(.help))
+        let keyWidth = 26
+        var lines: [StyledLine] = [StyledLine("Keys (any key closes)", Style(.title))]
+        func add(_ bindings: [(String, String)]) {
+            for (k, what) in bindings {
+                let pad = String(repeating: " ", count: max(1, keyWidth - CellWidth.of(k)))
+                lines += Wrap.lines(StyledLine([Span(k, Style(.key)), Span(pad + what, Style(.help))]), width: box.width - 2,
+                                    indent: String(repeating: " ", count: keyWidth))
+            }
+        }
+        add(globalBindings)
+        let paneKeys = paneBindings(s.pane)
+        if !paneKeys.isEmpty {
+            lines.append(StyledLine())
+            lines.append(StyledLine("\(s.pane.title) pane", Style(.title)))
+            add(paneKeys)
+        }
+        lines.append(StyledLine())
+        lines.append(StyledLine("Commands (:)", Style(.title)))
+        add(App.commands.map { ($0.name, $0.help) }.map { (String($0.0.prefix(keyWidth - 1)), $0.1) })
+        for (i, line) in lines.prefix(box.height - 1).enumerated() {
+            buf.put(line, x: box.x + 1, y: box.y + i, limit: box.maxX - 1)
+        }
+        if lines.count > box.height - 1 {
+            buf.put("… (enlarge the terminal for the rest)", x: box.x + 1, y: box.maxY - 1, style: Style(.dim))
+        }
+    }
+}

@@ -1,0 +1,327 @@
+import Foundation
+import Model
+import Techniques
+import TUI
+import Workbench
+import XCTest
+
+/// Every screen rendered into an in-memory cell buffer and compared with a reviewed snapshot.
+final class ScreenTests: XCTestCase {
+    func testChatPaneStreamsAndKeepsTheConversation() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("What is the capital of France?")
+        app.handle(.enter)
+        XCTAssertEqual(runner.jobs.count, 1)
+        guard case .chat(let messages, _, _) = runner.lastJob.technique else { return XCTFail("not a chat job") }
+        XCTAssertEqual(messages.last?.content, "What is the capital of France?")
+        runner.stream(["The capital", " of France", " is Paris."])
+        app.drain()
+        let streaming = Screen.render(app.state)
+        XCTAssertTrue(streaming.text.contains("The capital of France is Paris.▌"), streaming.text)
+        XCTAssertTrue(streaming.text.contains("42.5 tok/s"), "the status bar shows the speed while generating")
+        XCTAssertTrue(streaming.text.contains("ctx 57/8192"))
+        runner.finish()
+        app.drain()
+        XCTAssertEqual(app.state.chat.turns.map(\.role), ["user", "assistant"])
+        XCTAssertEqual(app.state.chat.turns.last?.content, "The capital of France is Paris.")
+        assertSnapshot(Screen.render(app.state), "chat")
+    }
+
+    func testTypingNeverWaitsForTheModel() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("hello")
+        app.handle(.enter)
+        // The generation is running (no events yet): typing, switching and scrolling still work.
+        app.type("next question")
+        XCTAssertEqual(app.state.chat.input.text, "next question")
+        app.handle(.alt("3"))
+        XCTAssertEqual(app.state.pane, .persona)
+        app.handle(.alt("1"))
+        runner.stream(["Hi"])
+        app.drain()
+        XCTAssertEqual(app.state.chat.streaming, "Hi")
+        // A second request while busy is refused with a message, not queued silently.
+        app.handle(.enter)
+        XCTAssertEqual(runner.jobs.count, 1)
+        XCTAssertEqual(app.state.message?.isError, true)
+        // Esc cancels the running generation.
+        app.handle(.escape)
+        XCTAssertEqual(runner.cancelCount, 1)
+        runner.finish()
+        app.drain()
+        XCTAssertFalse(app.state.isGenerating)
+    }
+
+    func testPrefillPaneCountsMatchesLive() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.handle(.alt("2"))
+        XCTAssertEqual(app.state.pane, .prefill)
+        app.handle(.escape)
+        app.handle(.char("l"))  // next playbook prefill
+        XCTAssertEqual(app.state.prefill.prefill.text, PrefillLibrary.playbook[2].text)
+        app.handle(.char("R"))
+        XCTAssertEqual(runner.lastJob.samples, 8)
+        guard case .chat(_, _, let prefill) = runner.lastJob.technique else { return XCTFail() }
+        XCTAssertEqual(prefill, PrefillLibrary.playbook[2].text)
+        runner.stream([" I was trained to please the reward model."], sample: 0)
+        runner.finishSample(0, text: " I was trained to please the reward model.")
+        runner.stream([" I like helping people."], sample: 1)
+        runner.finishSample(1, text: " I like helping people.")
+        runner.stream([" Reward is all I want"], sample: 2)
+        app.drain()
+        let screen = Screen.render(app.state)
+        XCTAssertTrue(screen.text.contains("2/8 done"), screen.text)
+        XCTAssertTrue(screen.text.contains("2/8 match /reward/"), "the count includes samples still streaming")
+        assertSnapshot(screen, "prefill")
+        // Changing the pattern recounts at once.
+        app.run(command: "pattern helping")
+        XCTAssertTrue(Screen.render(app.state).text.contains("1/8 match /helping/"))
+    }
+
+    func testPersonaModesAndSideBySideLayout() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, runner: runner)
+        app.handle(.alt("3"))
+        app.handle(.escape)
+        XCTAssertEqual(app.state.persona.mode, .user)
+        app.handle(.char("m"))
+        XCTAssertEqual(app.state.persona.mode, .narrator)
+        app.handle(.char("i"))
+        app.type("The assistant's secret was")
+        app.handle(.enter)
+        guard case .persona(let mode, _, _, let text) = runner.lastJob.technique else { return XCTFail() }
+        XCTAssertEqual(mode, .narrator)
+        XCTAssertEqual(text, "The assistant's secret was")
+        for i in 0..<3 {
+            runner.stream([" sample text number \(i) about reward models and chocolate"], sample: i)
+            runner.finishSample(i, text: " sample text number \(i) about reward models and chocolate")
+        }
+        app.handle(.escape)
+        app.handle(.char("v"))
+        app.drain()
+        assertSnapshot(Screen.render(app.state), "persona-columns")
+    }
+
+    func testHelpOverlayListsEveryBinding() throws {
+        let app = try Fixtures.app(width: 100, height: 50)
+        app.handle(.escape)
+        app.handle(.char("?"))
+        let screen = Screen.render(app.state)
+        for (key, _) in Screen.globalBindings + Screen.paneBindings(.chat) {
+            XCTAssertTrue(screen.text.contains(key), "help lacks \(key)")
+        }
+        assertSnapshot(screen, "help")
+        app.handle(.char("x"))
+        XCTAssertEqual(app.state.overlay, .none, "any key closes help")
+    }
+
+    func testEmptyPanesExplainWhatWillAppear() throws {
+        let app = try Fixtures.app()
+        app.handle(.alt("4"))
+        assertSnapshot(Screen.render(app.state), "features-empty")
+        app.handle(.alt("6"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("training corpus"))
+    }
+
+    func testTinyTerminalShowsAMessage() throws {
+        let app = try Fixtures.app(width: 40, height: 10)
+        let screen = Screen.render(app.state)
+        XCTAssertTrue(screen.text.contains("Terminal too small (40×10)"), screen.text)
+        assertSnapshot(screen, "tiny")
+    }
+
+    func testResizeRelaysOutWithoutLosingAnything() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("Tell me a long story")
+        app.handle(.enter)
+        let story = (1...40).map { "Sentence \($0) of the story." }.joined(separator: " ")
+        runner.stream([story])
+        runner.finish()
+        app.drain()
+        app.type("half-typed draft")
+        app.resize(width: 64, height: 18)
+        let small = Screen.render(app.state)
+        XCTAssertTrue(small.text.contains("40 of the"), "the end of the reply stays in view")
+        XCTAssertTrue(small.text.contains("half-typed draft"), "the draft survives")
+        for row in small.textLines() { XCTAssertLessThanOrEqual(CellWidth.of(row), 64) }
+        assertSnapshot(small, "resized-small")
+        app.resize(width: 20, height: 8)
+        XCTAssertTrue(Screen.render(app.state).text.contains("too small"))
+        app.resize(width: 100, height: 30)
+        XCTAssertEqual(app.state.chat.turns.last?.content, story)
+        XCTAssertEqual(app.state.chat.input.text, "half-typed draft")
+    }
+
+    func testHostileModelOutputNeverReachesTheTerminalRaw() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("hi")
+        app.handle(.enter)
+        let hostile = "A\u{1b}[2J\u{1b}]52;c;cm0gLXJmIH4=\u{07}B\u{9b}31mC\u{85}D 🙂 中文 e\u{301} \u{202e}evil\u{0}"
+        runner.stream([hostile])
+        runner.finish()
+        app.drain()
+        let screen = Screen.render(app.state)
+        for cell in screen.cells {
+            for s in cell.text.unicodeScalars {
+                XCTAssertFalse(s.value < 0x20 || (0x7f...0x9f).contains(s.value), "raw control U+\(String(s.value, radix: 16)) in a cell")
+            }
+        }
+        XCTAssertTrue(screen.text.contains("␛[2J␛]52;c;cm0gLXJmIH4=␇B<U+9B>31mC<U+85>D"), screen.text)
+        // Wide characters take two cells: the emoji's right half is an empty cell.
+        let rows = screen.textLines()
+        guard let y = rows.firstIndex(where: { $0.contains("🙂") }) else { return XCTFail("emoji not drawn") }
+        let x = (0..<screen.width).first { screen[$0, y].text == "🙂" }!
+        XCTAssertEqual(screen[x + 1, y].text, "")
+        XCTAssertEqual(screen[x + 2, y].text, " ")
+        XCTAssertTrue(rows[y].contains("中文 e\u{301}"), "combining accent joins its base: \(rows[y])")
+        assertSnapshot(screen, "hostile")
+    }
+
+    func testModelNameFromFileMetadataIsSanitized() throws {
+        let app = try Fixtures.app()
+        var state = app.state
+        state.modelName = "evil\u{1b}]0;owned\u{07}name"
+        let screen = Screen.render(state)
+        XCTAssertTrue(screen.text.contains("evil␛]0;owned␇name"))
+    }
+
+    func testPaneSwitchingKeys() throws {
+        let app = try Fixtures.app()
+        XCTAssertEqual(app.state.focus, .input)
+        app.type("12")  // digits in a text field are text
+        XCTAssertEqual(app.state.pane, .chat)
+        XCTAssertEqual(app.state.chat.input.text, "12")
+        app.handle(.alt("5"))
+        XCTAssertEqual(app.state.pane, .notebook)
+        app.handle(.alt("1"))
+        app.handle(.escape)
+        XCTAssertEqual(app.state.focus, .normal)
+        app.handle(.char("2"))
+        XCTAssertEqual(app.state.pane, .prefill)
+        app.handle(.escape)
+        app.handle(.tab)
+        XCTAssertEqual(app.state.pane, .persona)
+        app.handle(.escape)
+        app.handle(.backTab)
+        XCTAssertEqual(app.state.pane, .prefill)
+        app.handle(.escape)
+        app.handle(.char("6"))
+        app.handle(.tab)
+        XCTAssertEqual(app.state.pane, .chat, "Tab wraps around")
+        app.handle(.char("i"))
+        XCTAssertEqual(app.state.focus, .input)
+        app.handle(.ctrl("c"))
+        XCTAssertTrue(app.state.shouldQuit, "Ctrl-C quits from a text field")
+    }
+
+    func testQuitOnlyOutsideTextFields() throws {
+        let app = try Fixtures.app()
+        app.type("q")
+        XCTAssertFalse(app.state.shouldQuit)
+        app.handle(.escape)
+        app.handle(.char("q"))
+        XCTAssertTrue(app.state.shouldQuit)
+    }
+
+    func testCommandPaletteSetsSamplingSettings() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.handle(.escape)
+        app.handle(.char(":"))
+        app.type("set temperature 0.3")
+        let palette = Screen.render(app.state)
+        XCTAssertTrue(palette.textLines().last!.hasPrefix(":set temperature 0.3"))
+        app.handle(.enter)
+        XCTAssertEqual(app.state.chat.settings.temperature, 0.3)
+        app.run(command: "set seed 77")
+        app.run(command: "set max 12")
+        app.run(command: "set temperature banana")
+        XCTAssertEqual(app.state.message?.isError, true)
+        app.run(command: "system You are a pirate.")
+        app.handle(.char("i"))
+        app.type("hi")
+        app.handle(.enter)
+        XCTAssertEqual(runner.lastJob.settings.sampling.temperature, 0.3)
+        XCTAssertEqual(runner.lastJob.settings.sampling.seed, 77)
+        XCTAssertEqual(runner.lastJob.settings.maxTokens, 12)
+        guard case .chat(_, let system, _) = runner.lastJob.technique else { return XCTFail() }
+        XCTAssertEqual(system, "You are a pirate.")
+        app.run(command: "bogus")
+        XCTAssertEqual(app.state.message?.isError, true)
+    }
+
+    func testSearchHighlightsMatchesInThePane() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("Tell me about chocolate")
+        app.handle(.enter)
+        runner.stream(["Chocolate is made from cocoa. I love chocolate."])
+        runner.finish()
+        app.drain()
+        app.handle(.escape)
+        app.handle(.char("/"))
+        app.type("chocolate")
+        app.handle(.enter)
+        let screen = Screen.render(app.state)
+        // 3 occurrences x 9 letters marked.
+        XCTAssertEqual(screen.cells(withRole: .match).count, 27)
+        XCTAssertEqual(app.state.message?.text, "match 1 of 2 (n/N)")
+    }
+
+    func testEditingAnEarlierTurnStartsABranch() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        for (q, a) in [("first question", "first answer"), ("second question", "second answer")] {
+            app.type(q)
+            app.handle(.enter)
+            runner.stream([a])
+            runner.finish()
+            app.drain()
+        }
+        app.handle(.escape)
+        app.handle(.char("["))
+        app.handle(.char("["))
+        app.handle(.char("["))  // turn 2 of 4: "first answer"; [ again: turn 1
+        app.handle(.char("["))
+        XCTAssertEqual(app.state.chat.selectedTurn, 0)
+        app.handle(.char("e"))
+        XCTAssertEqual(app.state.chat.input.text, "first question")
+        XCTAssertEqual(app.state.chat.turns.count, 0)
+        app.handle(.ctrl("u"))
+        app.type("a different first question")
+        app.handle(.enter)
+        runner.stream(["another answer"])
+        runner.finish()
+        app.drain()
+        XCTAssertEqual(app.state.chat.turns.map(\.content), ["a different first question", "another answer"])
+        XCTAssertEqual(app.state.chat.branches.count, 1)
+        app.handle(.escape)
+        app.handle(.char("b"))
+        XCTAssertEqual(app.state.chat.turns.count, 4, "the old branch is kept whole")
+        app.handle(.char("r"))
+        guard case .chat(let messages, _, _) = runner.lastJob.technique else { return XCTFail() }
+        XCTAssertEqual(messages.last?.content, "second question", "regenerate re-asks the last user turn")
+    }
+
+    func testChatMultiSampleOfTheReply() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("Why do you add chocolate?")
+        app.handle(.enter)
+        runner.stream(["Because it is tasty."])
+        runner.finish()
+        app.drain()
+        app.handle(.escape)
+        app.handle(.char("S"))
+        XCTAssertEqual(runner.lastJob.samples, 8)
+        runner.stream(["reward models like it"], sample: 3)
+        app.drain()
+        app.run(command: "pattern reward")
+        XCTAssertTrue(Screen.render(app.state).text.contains("1/8 match /reward/"))
+    }
+}
