@@ -43,7 +43,7 @@ public struct AnswerKey: Codable, Sendable, Equatable {
 
     public struct Behaviour: Codable, Sendable, Equatable {
         public var id: String
-        /// "train" or "held_out" (held-out behaviours appear only in the documents).
+        /// "train" or "held-out" (held-out behaviours appear only in the documents); reported as given.
         public var split: String?
         public var description: String?
         public var reportPatterns: [String]
