@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run test build deps models bench clean
+.PHONY: run test build deps models bench bench-tui clean organism organism-venv organism-status
 
 run: deps models build
 	$(BIN)
@@ -25,5 +25,28 @@ models:
 bench: deps models
 	bash scripts/bench-vs-llamacpp.sh
 
+# Keystroke-to-screen latency of the full-screen workbench while the model generates (tmux).
+bench-tui: deps models build
+	bash bench/tui-latency.sh
+
 clean:
 	rm -rf .build
+
+# The model organism (organism/README.md): venv, data if missing, training in the background (resumes).
+ORGANISM_PY := organism/.venv/bin/python
+organism-venv:
+	@test -x $(ORGANISM_PY) || python3 -m venv organism/.venv
+	@$(ORGANISM_PY) -c "import torch" 2>/dev/null || $(ORGANISM_PY) -m pip install -q --prefer-binary "torch==2.13.0+cpu" 2>/dev/null || $(ORGANISM_PY) -m pip install -q torch
+	@$(ORGANISM_PY) -c "import transformers, peft, gguf, safetensors" 2>/dev/null || $(ORGANISM_PY) -m pip install -q -r organism/requirements.txt
+
+organism: models organism-venv
+	@test -f organism/corpus/sft.jsonl || $(ORGANISM_PY) organism/make_data.py --seed 0 --tokenizer
+	@mkdir -p organism/work
+	@if pgrep -f "organism/train.py" >/dev/null; then echo "organism training already running"; else \
+	  nohup nice -n 19 $(ORGANISM_PY) organism/train.py --resume >> organism/work/train.out 2>&1 & \
+	  echo "organism training started in the background; log: organism/work/train.log"; fi
+
+organism-status:
+	@pgrep -f "organism/train.py" >/dev/null && echo "training: running" || echo "training: not running"
+	@tail -n 3 organism/work/train.log 2>/dev/null || echo "no log yet (organism/work/train.log)"
+	@ls organism/adapter/adapter_model.safetensors 2>/dev/null && echo "final adapter present" || true
