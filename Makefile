@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run test build deps models bench bench-tui clean organism organism-venv organism-status
+.PHONY: run test build deps models bench clean organism organism-venv organism-status
 
 run: deps models build
 	$(BIN)
@@ -24,10 +24,6 @@ models:
 # Side-by-side speed against llama.cpp (llama-cpp-python built in bench/.venv).
 bench: deps models
 	bash scripts/bench-vs-llamacpp.sh
-
-# Keystroke-to-screen latency of the full-screen workbench while the model generates (tmux).
-bench-tui: deps models build
-	bash bench/tui-latency.sh
 
 clean:
 	rm -rf .build
