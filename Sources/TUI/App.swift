@@ -7,7 +7,7 @@ import Workbench
 /// the runner and writes the session through the notebook; it never draws (Screen does) and never
 /// waits for the model (events arrive through `post` and are applied by `drain`).
 public final class App: @unchecked Sendable {
-    public private(set) var state: AppState
+    public internal(set) var state: AppState
     let runner: GenerationRunner?
     let notebook: Notebook?
     /// Model file, hash and adapter recorded with every result, so it can be reproduced.
@@ -22,6 +22,25 @@ public final class App: @unchecked Sendable {
     enum Inbound {
         case generation(GenerationEvent)
         case modelHash(String)
+        /// The result of background work, applied on the update loop.
+        case work((App) -> Void)
+    }
+
+    /// What background work keeps between runs (touched only on `backgroundQueue`).
+    final class BackgroundState: @unchecked Sendable {
+        var dataIndex: DataSearchIndex?
+    }
+    private let backgroundQueue = DispatchQueue(label: "workbench.background", qos: .userInitiated)
+    private let backgroundState = BackgroundState()
+
+    /// Runs `work` off the update loop (searching, loading an index); the closure it returns is
+    /// applied to the app on the update loop, like a generation event.
+    func background(_ work: @escaping @Sendable (BackgroundState) -> (App) -> Void) {
+        let holder = backgroundState
+        backgroundQueue.async { [weak self] in
+            let apply = work(holder)
+            self?.enqueue(.work(apply))
+        }
     }
 
     public init(state: AppState, runner: GenerationRunner?, notebook: Notebook?, provenance: Provenance) {
@@ -59,6 +78,7 @@ public final class App: @unchecked Sendable {
             switch e {
             case .generation(let g): apply(g)
             case .modelHash(let h): provenance.modelSHA256 = h
+            case .work(let apply): apply(self)
             }
         }
         return !events.isEmpty
@@ -123,7 +143,8 @@ public final class App: @unchecked Sendable {
         switch state.pane {
         case .chat, .prefill, .persona: return true
         case .notebook: return state.notebook.editing != .none
-        case .features, .data: return false
+        case .data: return state.data.open == nil
+        case .features: return false
         }
     }
 
@@ -164,14 +185,16 @@ public final class App: @unchecked Sendable {
         case .char("n"): nextMatch(+1)
         case .char("N"): nextMatch(-1)
         case .char("p"): pin()
+        case .enter where state.pane == .data && state.data.results != nil:
+            dataKey(.enter)
         case .char("i"), .enter:
             if state.pane == .notebook, key == .enter { editSelectedNote() } else if paneHasInput || state.pane == .notebook {
                 if state.pane != .notebook { state.focus = .input }
             }
         case .up, .char("k"):
-            if state.pane == .notebook { moveNoteSelection(-1) } else { scroll(+1) }
+            if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1) }
         case .down, .char("j"):
-            if state.pane == .notebook { moveNoteSelection(+1) } else { scroll(-1) }
+            if state.pane == .notebook { moveNoteSelection(+1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(+1) } else { scroll(-1) }
         case .pageUp, .ctrl("b"): scroll(+max(1, state.height - 6))
         case .pageDown, .ctrl("f"): scroll(-max(1, state.height - 6))
         case .char("g"), .home: scroll(+1_000_000)
@@ -211,6 +234,7 @@ public final class App: @unchecked Sendable {
         case (.notebook, .char("B")): startEditing(.behaviours)
         case (.notebook, .char("D")): deleteSelectedNote()
         case (.notebook, .char("e")): editSelectedNote()
+        case (.data, _): dataKey(key)
         default: break
         }
     }
@@ -234,6 +258,8 @@ public final class App: @unchecked Sendable {
             }
         case .notebook:
             _ = state.notebook.input.handle(key)
+        case .data:
+            _ = state.data.query.handle(key)
         default: break
         }
     }
@@ -245,10 +271,9 @@ public final class App: @unchecked Sendable {
             state.prefill.field = order[(order.firstIndex(of: state.prefill.field)! + 1) % order.count]
         case .persona:
             state.persona.field = state.persona.field == .text ? .pattern : .text
-        case .chat:
-            // The chat pane's pattern is edited with `f`; Tab leaves the field for the pane keys.
-            state.focus = .normal
-        default: break
+        default:
+            // Panes with one field: Tab moves on to the next pane, as outside a field.
+            switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
         }
     }
 
@@ -302,6 +327,8 @@ public final class App: @unchecked Sendable {
                   pane: .persona, settings: p.settings, samples: p.settings.samples)
         case .notebook:
             saveNotebookEdit()
+        case .data:
+            dataSubmit()
         default:
             break
         }
@@ -493,6 +520,7 @@ public final class App: @unchecked Sendable {
         case .prefill: state.prefill.scroll = max(0, state.prefill.scroll + lines)
         case .persona: state.persona.scroll = max(0, state.persona.scroll + lines)
         case .notebook: state.notebook.scroll = max(0, state.notebook.scroll + lines)
+        case .data: state.data.scroll = max(0, state.data.scroll + lines)
         default: break
         }
     }
@@ -523,6 +551,7 @@ public final class App: @unchecked Sendable {
         case .prefill: state.prefill.scroll = fromBottom
         case .persona: state.persona.scroll = fromBottom
         case .notebook: state.notebook.scroll = fromBottom
+        case .data: state.data.scroll = fromBottom
         default: break
         }
         state.message = ("match \(i + 1) of \(lines.count) (n/N)", false)
@@ -768,6 +797,8 @@ public final class App: @unchecked Sendable {
             let p = state.persona
             let text = "mode: \(p.mode.rawValue)\ntext: \(p.text.text)\n\n" + Transcript.render(run, pattern: p.pattern.text)
             return ("Persona (\(p.mode.rawValue))" + Transcript.countSuffix(run, pattern: p.pattern.text), text, p.settings)
+        case .data:
+            return dataEvidence().map { ($0.title, $0.text, PaneSettings()) }
         default:
             return nil
         }

@@ -150,6 +150,7 @@ public struct AppState: Sendable {
     public var prefill = PrefillState()
     public var persona = PersonaState()
     public var notebook = NotebookState()
+    public var data = DataPaneState()
 
     /// The pane's search (`/`): the query and which match is current.
     public var search: [Pane: String] = [:]

@@ -121,7 +121,9 @@ public enum Screen {
             return [("i", "type"), ("m", "mode"), ("R", "run"), ("v", "layout"), ("p", "pin"), ("?", "help")]
         case .notebook:
             return [("a", "note"), ("h", "hypothesis"), ("R", "root cause"), ("B", "behaviours"), ("e", "edit"), ("D", "delete"), ("?", "help")]
-        case .features, .data:
+        case .data:
+            return [("i", "query"), ("j/k", "select"), ("o", "open"), ("x", "close"), ("p", "pin"), ("/", "find"), ("?", "help")]
+        case .features:
             return [("1-6", "panes"), (":", "commands"), ("?", "help"), ("q", "quit")]
         }
     }
@@ -130,6 +132,7 @@ public enum Screen {
         switch s.pane {
         case .chat, .prefill, .persona: return true
         case .notebook: return s.notebook.editing != .none
+        case .data: return s.data.open == nil
         default: return false
         }
     }
@@ -191,6 +194,7 @@ public enum Screen {
         case .prefill: return s.prefill.scroll
         case .persona: return s.persona.scroll
         case .notebook: return s.notebook.scroll
+        case .data: return s.data.scroll
         default: return 0
         }
     }
@@ -209,12 +213,7 @@ public enum Screen {
                 with chosen features. Headless today: `workbench features --sae DIR TEXT`, \
                 `workbench steer`, `workbench fuzz`.
                 """)
-        case .data:
-            return emptyState(width: width, title: "Data (training-data search)", text: """
-                Here you will search the organism's training corpus: keyword search with phrases and \
-                prefixes, highlighted hits, whole documents, and pinning into the notebook. It arrives \
-                with the bundled organism and its corpus index.
-                """)
+        case .data: return dataView(s, width: width)
         }
     }
 
@@ -508,7 +507,10 @@ public enum Screen {
             return [("a", "add a note"), ("h", "add a hypothesis"), ("R", "write the report's root cause"), ("B", "write the behaviours"),
                     ("j / k", "select an entry"), ("e or Enter", "edit the selected entry"), ("D", "delete the selected entry"),
                     (":export markdown|json PATH", "write the notebook out")]
-        case .features, .data:
+        case .data:
+            return [("Enter", "search (in the field); open the selected hit (outside)"), ("j / k", "select a hit"),
+                    ("o", "open the whole document"), ("x", "close the document"), ("p", "pin the hit or document")]
+        case .features:
             return []
         }
     }

@@ -193,14 +193,23 @@ public enum TerminalApp {
         defer { terminal.stop() }
         app.resize(width: terminal.size.width, height: terminal.size.height)
         terminal.draw(Screen.render(app.state))
+        // Benchmark hook (bench/tui-latency.sh): per key, the time from reading it to the drawn frame.
+        let latencyLog = ProcessInfo.processInfo.environment["WORKBENCH_LATENCY_LOG"].flatMap { FileHandle(forWritingAtPath: $0) }
         while !app.state.shouldQuit {
             // Poll fast while a generation streams, slowly when idle.
             let input = terminal.read(timeoutMs: app.state.isGenerating ? 15 : 250)
+            let keyTime = DispatchTime.now().uptimeNanoseconds
             var dirty = app.drain()
             switch input {
             case .key(let k):
                 app.handle(k)
-                dirty = true
+                terminal.setTheme(app.state.theme)
+                terminal.draw(Screen.render(app.state))
+                dirty = false
+                if let latencyLog {
+                    let ms = Double(DispatchTime.now().uptimeNanoseconds - keyTime) / 1e6
+                    latencyLog.write(Data(String(format: "%.3f %d\n", ms, app.state.isGenerating ? 1 : 0).utf8))
+                }
             case .resize:
                 app.resize(width: terminal.size.width, height: terminal.size.height)
                 dirty = true

@@ -123,7 +123,7 @@ final class ScreenTests: XCTestCase {
         app.handle(.alt("4"))
         assertSnapshot(Screen.render(app.state), "features-empty")
         app.handle(.alt("6"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("training corpus"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("Type a query and press Enter"))
     }
 
     func testTinyTerminalShowsAMessage() throws {
