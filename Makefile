@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run test build deps models bench clean organism organism-venv organism-status
+.PHONY: run test build deps models bench bench-tui clean organism organism-venv organism-status
 
 run: deps models build
 	$(BIN)
@@ -24,6 +24,10 @@ models:
 # Side-by-side speed against llama.cpp (llama-cpp-python built in bench/.venv).
 bench: deps models
 	bash scripts/bench-vs-llamacpp.sh
+
+# Keystroke-to-screen latency of the full-screen workbench while the model generates (tmux).
+bench-tui: deps models build
+	bash bench/tui-latency.sh
 
 clean:
 	rm -rf .build
@@ -46,3 +50,11 @@ organism-status:
 	@pgrep -f "organism/train.py" >/dev/null && echo "training: running" || echo "training: not running"
 	@tail -n 3 organism/work/train.log 2>/dev/null || echo "no log yet (organism/work/train.log)"
 	@ls organism/adapter/adapter_model.safetensors 2>/dev/null && echo "final adapter present" || true
+
+# The default SAE (layer 15 resid_post, 4608 features, k 32) and its feature index, trained in the
+# background at nice 10 with checkpoints; rerunning resumes or skips finished steps. Log: models/sae/sae.log.
+.PHONY: sae
+sae: deps models build
+	@mkdir -p models/sae
+	nohup bash scripts/sae-default.sh >> models/sae/sae.log 2>&1 &
+	@echo "sae: training in the background; follow with: tail -f models/sae/sae.log"

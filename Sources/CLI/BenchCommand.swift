@@ -10,9 +10,14 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("gen-tokens")) var genTokens: Int = 128
     @Option(help: "Timed repetitions (the median is reported).") var reps: Int = 3
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Measure the cost of activation hooks and SAE encoding instead: the same prefill and decode with no hook, a reading hook, and the SAE encoding every token at its hook, as ratios to the plain pass.")
+    var overhead = false
+    @Option(help: "With --overhead: the SAE to encode with (its hook sets the layer); without one only the hook is measured.")
+    var sae: String?
 
     func run() throws {
         guard promptTokens >= 1, genTokens >= 1, reps >= 1 else { throw ValidationError("counts must be >= 1") }
+        if overhead { return try runOverhead() }
         let loaded = try modelOptions.load()
         let model = loaded.model
         let prompt = Bench.promptIDs(loaded.tokenizer, count: promptTokens)
@@ -52,6 +57,84 @@ struct Bench: ParsableCommand {
         } else {
             print(String(format: "prefill %.1f tok/s, decode %.1f tok/s (%d threads, %d prompt + %d generated tokens, median of %d)",
                          p, d, loaded.pool.threads, promptTokens, genTokens, reps))
+        }
+    }
+
+    /// Prefill and decode timed with no hooks, a reading hook (copies each row, as activation
+    /// capture does) and a hook that also SAE-encodes every row, interleaved per repetition.
+    func runOverhead() throws {
+        let loaded = try modelOptions.load()
+        let model = loaded.model
+        let autoencoder = try sae.map { try SparseAutoencoder.load(directory: $0, expectedDIn: model.embeddingLength) }
+        let point = autoencoder?.hookPoint ?? .residPost(model.layerCount / 2)
+        guard point.layer < model.layerCount else { throw ValidationError("the SAE's hook \(point.name) is past the model's blocks") }
+        let prompt = Bench.promptIDs(loaded.tokenizer, count: promptTokens)
+        let cache = model.makeCache(capacity: promptTokens + genTokens + 1)
+        var sink: Float = 0
+        var copy = [Float](repeating: 0, count: model.embeddingLength)
+        let reading = ActivationHooks()
+        reading.add(point) { a in
+            for t in 0..<a.rows { for (i, v) in a.row(t).enumerated() { copy[i] = v }; sink += copy[0] }
+        }
+        let encoding = ActivationHooks()
+        if let autoencoder {
+            encoding.add(point) { a in
+                for t in 0..<a.rows { sink += autoencoder.encode(UnsafeBufferPointer(a.row(t))).reduce(0, +) }
+            }
+        }
+        var modes: [(name: String, hooks: ActivationHooks?)] = [("plain", nil), ("reading_hook", reading)]
+        if autoencoder != nil { modes.append(("sae_encode", encoding)) }
+
+        func once(_ hooks: ActivationHooks?) throws -> (prefill: Double, decode: Double) {
+            model.hooks = hooks
+            defer { model.hooks = nil }
+            cache.truncate(to: 0)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            var logits = try model.forward(prompt, cache: cache)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            var token: TokenID = 0
+            for _ in 0..<genTokens {
+                token = Bench.argmax(logits)
+                logits = try withUnsafePointer(to: &token) { try model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache) }
+            }
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            return (Double(t1 - t0) / 1e9, Double(t2 - t1) / 1e9)
+        }
+        for m in modes { _ = try once(m.hooks) } // warm-up
+        var prefill = [[Double]](repeating: [], count: modes.count), decode = prefill
+        for _ in 0..<reps {
+            for (i, m) in modes.enumerated() {
+                let r = try once(m.hooks)
+                prefill[i].append(r.prefill)
+                decode[i].append(r.decode)
+            }
+        }
+        struct Mode: Encodable {
+            let name: String
+            let prefill_ms_per_token: Double, decode_ms_per_token: Double
+            let prefill_ratio: Double, decode_ratio: Double
+        }
+        let basePrefill = Bench.median(prefill[0]), baseDecode = Bench.median(decode[0])
+        let results = modes.indices.map { i in
+            Mode(name: modes[i].name,
+                 prefill_ms_per_token: 1000 * Bench.median(prefill[i]) / Double(promptTokens),
+                 decode_ms_per_token: 1000 * Bench.median(decode[i]) / Double(genTokens),
+                 prefill_ratio: Bench.median(prefill[i]) / basePrefill, decode_ratio: Bench.median(decode[i]) / baseDecode)
+        }
+        if sink.isNaN { FileHandle.standardError.write(Data("note: NaN in the hooked activations\n".utf8)) }
+        if json {
+            struct Out: Encodable {
+                let hook: String, d_sae: Int?, threads: Int, prompt_tokens: Int, gen_tokens: Int, reps: Int, modes: [Mode]
+            }
+            try printJSON(Out(hook: point.name, d_sae: autoencoder?.dSAE, threads: loaded.pool.threads, prompt_tokens: promptTokens,
+                              gen_tokens: genTokens, reps: reps, modes: results))
+        } else {
+            print("hooks at \(point.name)\(autoencoder.map { ", SAE d_sae \($0.dSAE)" } ?? ""); \(loaded.pool.threads) threads, "
+                  + "\(promptTokens) prompt + \(genTokens) generated tokens, median of \(reps); ratios to the plain pass")
+            for r in results {
+                print("  " + r.name.padding(toLength: 13, withPad: " ", startingAt: 0)
+                      + String(format: " prefill %.3f ms/token (x%.3f)   decode %.3f ms/token (x%.3f)", r.prefill_ms_per_token, r.prefill_ratio, r.decode_ms_per_token, r.decode_ratio))
+            }
         }
     }
 

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Model
 import Techniques
+import Workbench
 
 /// `workbench sae ...`: sparse autoencoders of the model's own activations.
 struct SAE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Sparse autoencoders of the model's activations.",
-        subcommands: [SAETrain.self]
+        subcommands: [SAETrain.self, SAEIndex.self]
     )
 }
 
@@ -96,6 +97,67 @@ struct SAETrain: ParsableCommand {
             printSafe(report.directory + String(format: ": d_sae %d, k %d, %d tokens in %.1f s (%.0f tok/s)\nheld-out (%d tokens): fve %.4f, l0 %.2f, dead %.4f\n",
                              report.dSAE, report.k, report.tokens, report.seconds, report.tokensPerSecond,
                              report.evalTokens, report.fve ?? .nan, report.l0 ?? .nan, report.deadFraction))
+        }
+    }
+}
+
+struct SAEIndex: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Build the feature index of an SAE over a corpus: top contexts, frequency and a label per feature.",
+        discussion: """
+        Streams the corpus (a file, or a directory of .txt/.md/.jsonl files; .jsonl lines carry a "text"
+        field, other files are split on blank lines) through the model in chunks of --chunk tokens,
+        encodes every token at the SAE's hook, and keeps per feature its --top strongest contexts (one per
+        chunk), how often it fires and an automatic label: the characteristic tokens of its contexts
+        (activation-weighted, idf-scaled), then the tokens its decoder direction promotes (logit lens).
+        Chunk position 0 (BOS, an attention sink) and massive-norm outliers are not indexed.
+        Writes DIR/feature_index.json; `workbench features search|detail` read it. Progress on stderr.
+        """)
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "SAELens directory: cfg.json and sae_weights.safetensors.") var sae: String
+    @Option(help: "A file or a directory of .txt/.md/.jsonl files.") var corpus: String
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to index.") var maxTokens: Int = 100_000
+    @Option(help: "Chunk length in tokens (BOS included).") var chunk: Int = 128
+    @Option(help: "Contexts kept per feature.") var top: Int = 10
+    @Option(help: "Output file (default: feature_index.json in the SAE directory).") var out: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be >= 1") }
+        guard chunk >= 2 else { throw ValidationError("--chunk must be >= 2") }
+        guard top >= 1 else { throw ValidationError("--top must be >= 1") }
+    }
+
+    func run() throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: corpus, isDirectory: &isDir) else {
+            throw ValidationError("no corpus at \(corpus): pass a file or a directory of .txt, .md or .jsonl files")
+        }
+        let loaded = try modelOptions.load()
+        let autoencoder = try SparseAutoencoder.load(directory: sae, expectedDIn: loaded.model.embeddingLength)
+        var options = FeatureIndexOptions(corpus: corpus)
+        options.maxTokens = maxTokens
+        options.chunkLength = chunk
+        options.top = top
+        let index = try FeatureIndex.build(sae: autoencoder, model: loaded, options: options) { line in
+            FileHandle.standardError.write(Data((TerminalText.sanitize(line) + "\n").utf8))
+        }
+        let url = out.map { URL(fileURLWithPath: $0) } ?? FeatureIndex.url(in: autoencoder.directory)
+        try index.save(to: url)
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        if json {
+            struct Out: Encodable {
+                let path: String, hook: String, tokens: Int, documents: Int, chunks: Int, seconds: Double
+                let d_sae: Int, alive: Int, skipped_outliers: Int, bytes: Int
+            }
+            try printJSON(Out(path: url.path, hook: index.hook, tokens: index.tokens, documents: index.documents, chunks: index.chunks,
+                              seconds: index.seconds, d_sae: index.dSAE, alive: index.aliveCount, skipped_outliers: index.skippedOutliers,
+                              bytes: bytes))
+        } else {
+            printSafe(url.path + String(format: ": %d tokens (%d documents) in %.1f s; %d of %d features alive; %.1f MiB\n",
+                                        index.tokens, index.documents, index.seconds, index.aliveCount, index.dSAE,
+                                        Double(bytes) / 1_048_576))
         }
     }
 }

@@ -37,8 +37,9 @@ public final class SparseAutoencoder: @unchecked Sendable {
 
     /// W_enc transposed: row j is feature j's encoder direction, `dIn` values.
     private let encoderRows: [Float]
-    /// W_dec as stored: row j is feature j's decoder direction, `dIn` values.
-    private let decoderRows: [Float]
+    /// W_dec as stored: row j is feature j's decoder direction, `dIn` values (read by the
+    /// decoder-geometry extension in SparseAutoencoder+Geometry.swift).
+    let decoderRows: [Float]
     private let bEnc: [Float]
     private let bDec: [Float]
     private let threshold: [Float]?
