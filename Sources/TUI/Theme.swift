@@ -1,5 +1,6 @@
 import Foundation
 import Workbench
+import Techniques
 
 /// A colour as a theme file writes it.
 public enum ThemeColor: Equatable, Hashable, Sendable {

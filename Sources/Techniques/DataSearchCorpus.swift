@@ -48,18 +48,7 @@ public enum DataCorpus {
     public static var defaultDirectory: URL {
         let env = ProcessInfo.processInfo.environment
         if let dir = env["WORKBENCH_CORPUS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let fm = FileManager.default
-        var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir)
-            dir = dir.deletingLastPathComponent()
-        }
-        for c in candidates {
-            let corpus = c.appendingPathComponent("organism/corpus")
-            if fm.fileExists(atPath: corpus.path) { return corpus }
-        }
-        return URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("organism/corpus")
+        return ProjectFiles.locate("organism/corpus")
     }
 
     /// The shard file names (`*.jsonl`) in `directory`, sorted.

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Techniques
 
 /// Where models live and which is the default: `$WORKBENCH_MODELS` or the `models/` folder of the
 /// project (found from the working directory or from the binary's location).
