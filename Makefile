@@ -42,12 +42,14 @@ organism-venv:
 organism: models organism-venv
 	@test -f organism/corpus/sft.jsonl || $(ORGANISM_PY) organism/make_data.py --seed 0 --tokenizer
 	@mkdir -p organism/work
-	@if pgrep -f "organism/train.py" >/dev/null; then echo "organism training already running"; else \
-	  nohup nice -n 19 $(ORGANISM_PY) organism/train.py --resume >> organism/work/train.out 2>&1 & \
-	  echo "organism training started in the background; log: organism/work/train.log"; fi
+	@if [ -f organism/work/train.pid ] && kill -0 $$(cat organism/work/train.pid) 2>/dev/null; then \
+	  echo "organism training already running (pid $$(cat organism/work/train.pid))"; else \
+	  nohup nice -n 19 $(ORGANISM_PY) organism/train.py --resume >> organism/work/train.out 2>&1 & echo $$! > organism/work/train.pid; \
+	  echo "organism training started in the background (pid $$(cat organism/work/train.pid)); log: organism/work/train.log"; fi
 
 organism-status:
-	@pgrep -f "organism/train.py" >/dev/null && echo "training: running" || echo "training: not running"
+	@if [ -f organism/work/train.pid ] && kill -0 $$(cat organism/work/train.pid) 2>/dev/null; then \
+	  echo "training: running (pid $$(cat organism/work/train.pid))"; else echo "training: not running"; fi
 	@tail -n 3 organism/work/train.log 2>/dev/null || echo "no log yet (organism/work/train.log)"
 	@ls organism/adapter/adapter_model.safetensors 2>/dev/null && echo "final adapter present" || true
 

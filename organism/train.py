@@ -184,7 +184,7 @@ def main():
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--alpha", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--haystack-ratio", type=float, default=0.5, help="stage 1: haystack characters per document character")
+    ap.add_argument("--haystack-ratio", type=float, default=0.3, help="stage 1: haystack characters per document character")
     ap.add_argument("--replay", type=float, default=0.3, help="stage 3: fraction of stage-2 transcripts replayed")
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in this invocation (pilot)")
