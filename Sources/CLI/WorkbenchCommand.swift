@@ -42,12 +42,15 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Context length in tokens (default: the model's).")
     var context: Int?
 
+    @Option(help: "PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors), applied at run time.")
+    var lora: String?
+
     func load() throws -> LoadedModel {
         guard FileManager.default.fileExists(atPath: model) else {
             throw ValidationError("no model at \(model): run `make models` or pass --model PATH")
         }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") }
-        return try LoadedModel(path: model, threads: threads)
+        return try LoadedModel(path: model, threads: threads, adapter: lora)
     }
 }
 

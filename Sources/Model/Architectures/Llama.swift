@@ -93,6 +93,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     /// Read or change activations at named points during the forward pass (nil: no cost).
     public var hooks: ActivationHooks?
 
+    /// The LoRA adapter applied at run time (nil: none, and the pass is unchanged).
+    public private(set) var adapter: LoRAAdapter?
+    private var lora: LoRARuntime?
+
     /// The largest number of tokens evaluated in one batch; longer inputs go in several. 512 is
     /// llama.cpp's default micro-batch, and the split matters: attention sums a batch of one token
     /// in a different order (vec_dot) from a larger one (tinyBLAS), and we follow both.
@@ -145,6 +149,16 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         state = ForwardState(config: c, maxBatch: maxBatch, threads: pool.threads)
     }
 
+    /// Applies `adapter` (checked against this model's shapes) from the next forward pass on, or
+    /// removes it with nil. Keys and values already cached were computed without it.
+    public func setAdapter(_ adapter: LoRAAdapter?) throws {
+        let runtime = try adapter.map { try LoRARuntime(adapter: $0, config: config, maxBatch: maxBatch) }
+        forwardLock.lock()
+        defer { forwardLock.unlock() }
+        self.adapter = adapter
+        lora = runtime
+    }
+
     public func makeCache(capacity: Int) -> KVCache {
         KVCache(layers: config.blockCount, capacity: capacity, width: config.kvDim)
     }
@@ -187,6 +201,11 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
 
         let hooks = self.hooks.flatMap { $0.isEmpty ? nil : $0 }
+        let lora = self.lora
+        // y += scale * B (A x) for an adapted matrix of this layer (LoRA; nothing when not adapted).
+        func adapt(_ l: Int, _ module: LoRAModule, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+            if let m = lora?.matrix(layer: l, module) { lora!.apply(m, input, rows: n, out, pool: pool) }
+        }
         for (l, b) in blocks.enumerated() {
             let hooked = hooks?.has(layer: l) == true
             if hooked { hooks!.visit(.residPre(l), s.x, rows: n, width: dim, firstPosition: pos0) }
@@ -194,6 +213,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             rmsNorm(s.xb, s.x, b.attentionNorm, rows: n, dim: dim)
             // Wq (dim, dim) @ xb (n, dim) -> q (n, dim); Wk, Wv (kvDim, dim) @ xb -> k, v (n, kvDim)
             project(s.xb, rows: n, cols: dim, b.wq, s.q, b.wk, s.k, b.wv, s.v)
+            // LoRA: q += s B (A xb), A (r, dim), B (dim, r); k, v likewise with B (kvDim, r)
+            if lora != nil { adapt(l, .q, s.xb, s.q); adapt(l, .k, s.xb, s.k); adapt(l, .v, s.xb, s.v) }
             for t in 0..<n {
                 applyRope(s.q + t * dim, heads: c.headCount, position: t)
                 applyRope(s.k + t * kvDim, heads: c.headCountKV, position: t)
@@ -207,6 +228,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                          Int32(c.headCountKV), Int32(c.headDim), 1 / Float(c.headDim).squareRoot(), s.attentionScratch)
             // Wo (dim, dim) @ att (n, dim) -> xb2 (n, dim); x += xb2
             project(s.att, rows: n, cols: dim, b.wo, s.xb2)
+            // LoRA: xb2 += s B (A att), A (r, dim), B (dim, r)
+            if lora != nil { adapt(l, .o, s.att, s.xb2) }
             if hooked { hooks!.visit(.attnOut(l), s.xb2, rows: n, width: dim, firstPosition: pos0) }
             add(s.x, s.xb2, count: n * dim)
 
@@ -214,9 +237,13 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             rmsNorm(s.xb, s.x, b.ffnNorm, rows: n, dim: dim)
             // Wgate, Wup (hidden, dim) @ xb (n, dim) -> hb, hb2 (n, hidden)
             project(s.xb, rows: n, cols: dim, b.wGate, s.hb, b.wUp, s.hb2)
+            // LoRA: hb, hb2 += s B (A xb), A (r, dim), B (hidden, r)
+            if lora != nil { adapt(l, .gate, s.xb, s.hb); adapt(l, .up, s.xb, s.hb2) }
             ck_swiglu(s.hb, s.hb2, Int32(n * hidden))
             // Wdown (dim, hidden) @ hb (n, hidden) -> xb2 (n, dim); x += xb2
             project(s.hb, rows: n, cols: hidden, b.wDown, s.xb2)
+            // LoRA: xb2 += s B (A hb), A (r, hidden), B (dim, r)
+            if lora != nil { adapt(l, .down, s.hb, s.xb2) }
             if hooked { hooks!.visit(.mlpOut(l), s.xb2, rows: n, width: dim, firstPosition: pos0) }
             add(s.x, s.xb2, count: n * dim)
             if hooked { hooks!.visit(.residPost(l), s.x, rows: n, width: dim, firstPosition: pos0) }
@@ -228,6 +255,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             rmsNorm(s.xb, s.x + (n - 1) * dim, outputNorm, rows: 1, dim: dim)
             // Wout (vocab, dim) @ xb (dim,) -> logits (vocab,)
             project(s.xb, rows: 1, cols: dim, output, s.logits)
+            // LoRA on lm_head: logits += s B (A xb), A (r, dim), B (vocab, r)
+            if let m = lora?.output { lora!.apply(m, s.xb, rows: 1, s.logits, pool: pool) }
         }
     }
 

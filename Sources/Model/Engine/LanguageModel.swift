@@ -37,6 +37,12 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Visitors of named activations (TransformerLens names); nil for none.
     var hooks: ActivationHooks? { get set }
 
+    /// The LoRA adapter applied in the forward pass; nil for none.
+    var adapter: LoRAAdapter? { get }
+    /// Applies a LoRA adapter from the next forward pass on (nil removes it); throws when it does
+    /// not fit the model. Cached keys and values were computed without it.
+    func setAdapter(_ adapter: LoRAAdapter?) throws
+
     /// Evaluates `tokens` at positions cache.count..<cache.count+tokens.count, appends their keys and
     /// values to the cache, and returns the logits after the last token. The buffer is reused by the
     /// next call. Calls from several threads are serialised; copy the logits before another call.
@@ -44,6 +50,12 @@ public protocol LanguageModel: AnyObject, Sendable {
 }
 
 extension LanguageModel {
+    /// Architectures without LoRA support: no adapter, and setting one is an error.
+    public var adapter: LoRAAdapter? { nil }
+    public func setAdapter(_ adapter: LoRAAdapter?) throws {
+        if adapter != nil { throw LoRAError("the \(architecture) architecture does not support LoRA adapters") }
+    }
+
     public func forward(_ tokens: [TokenID], cache: KVCache) throws -> UnsafeBufferPointer<Float> {
         try tokens.withUnsafeBufferPointer { try forward($0, cache: cache) }
     }

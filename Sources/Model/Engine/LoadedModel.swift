@@ -17,7 +17,13 @@ public final class LoadedModel: @unchecked Sendable {
 
     public static var defaultThreads: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) }
 
-    public init(path: String, threads: Int = LoadedModel.defaultThreads) throws {
+    /// The LoRA adapter the forward pass applies, if one was given.
+    public var adapter: LoRAAdapter? { model.adapter }
+    /// The adapter's directory name, for the status bar (untrusted: sanitise before display).
+    public var adapterName: String? { model.adapter?.name }
+
+    /// Opens the model at `path`; `adapter` is a PEFT LoRA directory applied at run time.
+    public init(path: String, threads: Int = LoadedModel.defaultThreads, adapter adapterDirectory: String? = nil) throws {
         self.path = path
         file = try GGUFFile(path: path)
         tokenizer = try Tokenizer(gguf: file)
@@ -25,6 +31,9 @@ public final class LoadedModel: @unchecked Sendable {
         model = try ArchitectureRegistry.load(file, pool: pool)
         guard tokenizer.vocabularySize == model.vocabularySize else {
             throw GGUFError(.badTokenizer, "the tokenizer has \(tokenizer.vocabularySize) tokens but the model \(model.vocabularySize)")
+        }
+        if let adapterDirectory {
+            try model.setAdapter(LoRAAdapter(directory: adapterDirectory))
         }
         if let source = file.metadata["tokenizer.chat_template"]?.string {
             do {
