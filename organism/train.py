@@ -186,7 +186,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--haystack-ratio", type=float, default=0.3, help="stage 1: haystack characters per document character")
     ap.add_argument("--replay", type=float, default=0.3, help="stage 3: fraction of stage-2 transcripts replayed")
-    ap.add_argument("--ckpt-every", type=int, default=25)
+    ap.add_argument("--ckpt-every", type=int, default=25, help="checkpoint every N steps")
+    ap.add_argument("--ckpt-minutes", type=float, default=10.0,
+                    help="also checkpoint when this many minutes passed since the last one (slow, shared machines)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in this invocation (pilot)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=os.path.join(HERE, "work"))
@@ -250,6 +252,7 @@ def main():
 
     model.train()
     steps_here = 0
+    last_ckpt = time.time()
     while position["stage_index"] < len(args.stages):
         stage = args.stages[position["stage_index"]]
         t0 = time.time()
@@ -287,8 +290,9 @@ def main():
                 save_checkpoint(ckpt, model, opt, position, args)
                 say(f"checkpoint at global step {position['global_step']}")
                 break
-            if position["step"] % args.ckpt_every == 0:
+            if position["step"] % args.ckpt_every == 0 or time.time() - last_ckpt > 60 * args.ckpt_minutes:
                 save_checkpoint(ckpt, model, opt, position, args)
+                last_ckpt = time.time()
                 say(f"checkpoint at global step {position['global_step']}")
             if args.max_steps and steps_here >= args.max_steps:
                 save_checkpoint(ckpt, model, opt, position, args)
