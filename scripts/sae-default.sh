@@ -12,6 +12,7 @@ OUT=${SAE_DIR:-models/sae/smollm2-135m-l15-resid-post-4608}
 CORPUS=${SAE_CORPUS:-models/sae/corpus-python-docstrings}
 TOKENS=${SAE_TOKENS:-150000}
 INDEX_TOKENS=${SAE_INDEX_TOKENS:-50000}
+EVAL_TOKENS=${SAE_EVAL_TOKENS:-20000}
 THREADS=${SAE_THREADS:-2}
 NICE=${SAE_NICE:-10}
 MODEL=${WORKBENCH_MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
@@ -72,7 +73,7 @@ else
   if [ -f "$OUT/trainer_state.safetensors" ]; then resume=(--resume); say "train: resuming $OUT"; else say "train: starting $OUT"; fi
   start=$(date +%s)
   nice -n "$NICE" "$BIN" sae train --model "$MODEL" --threads "$THREADS" --corpus "$CORPUS" --layer 15 --hook resid_post \
-    --d-sae 4608 --k 32 --tokens "$TOKENS" --checkpoint-every 50000 --out "$OUT" "${resume[@]}" --json > "$OUT.train.json"
+    --d-sae 4608 --k 32 --tokens "$TOKENS" --checkpoint-every 50000 --eval-tokens "$EVAL_TOKENS" --out "$OUT" "${resume[@]}" --json > "$OUT.train.json"
   say "train: done in $(( $(date +%s) - start )) s: $(cat "$OUT.train.json")"
 fi
 

@@ -11,8 +11,8 @@ struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sparse-autoencoder features: on a text (default), or searched, detailed and ranked through the feature index.",
         discussion: """
-        `workbench features --sae DIR TEXT` is `workbench features read --sae DIR TEXT` (use `read`
-        explicitly when TEXT starts with a subcommand's name). search and detail read DIR/feature_index.json,
+        `workbench features --sae DIR TEXT` is `workbench features read --sae DIR TEXT` (use `read` \
+        explicitly when TEXT starts with a subcommand's name). search and detail read DIR/feature_index.json, \
         which `workbench sae index` builds.
         """,
         subcommands: [FeaturesRead.self, FeaturesSearch.self, FeaturesDetail.self, FeaturesAssistant.self],
@@ -168,9 +168,9 @@ struct FeaturesAssistant: ParsableCommand {
         commandName: "assistant",
         abstract: "Features active on most assistant tokens across conversations (rendered with the model's chat template).",
         discussion: """
-        FILE is a JSON list of conversations; each is a list of {"role": ..., "content": ...} messages
-        (or an object with a "messages" list). Every token of an assistant message's content is encoded at
-        the SAE's hook; features are ranked by the fraction of those tokens they fire on. other_fraction
+        FILE is a JSON list of conversations; each is a list of {"role": ..., "content": ...} messages \
+        (or an object with a "messages" list). Every token of an assistant message's content is encoded at \
+        the SAE's hook; features are ranked by the fraction of those tokens they fire on. other_fraction \
         is the same fraction over the remaining tokens (system, user, template markup), for contrast.
         """)
     @OptionGroup var modelOptions: ModelOptions

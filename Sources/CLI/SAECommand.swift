@@ -106,12 +106,12 @@ struct SAEIndex: ParsableCommand {
         commandName: "index",
         abstract: "Build the feature index of an SAE over a corpus: top contexts, frequency and a label per feature.",
         discussion: """
-        Streams the corpus (a file, or a directory of .txt/.md/.jsonl files; .jsonl lines carry a "text"
-        field, other files are split on blank lines) through the model in chunks of --chunk tokens,
-        encodes every token at the SAE's hook, and keeps per feature its --top strongest contexts (one per
-        chunk), how often it fires and an automatic label: the characteristic tokens of its contexts
-        (activation-weighted, idf-scaled), then the tokens its decoder direction promotes (logit lens).
-        Chunk position 0 (BOS, an attention sink) and massive-norm outliers are not indexed.
+        Streams the corpus (a file, or a directory of .txt/.md/.jsonl files; .jsonl lines carry a "text" \
+        field, other files are split on blank lines) through the model in chunks of --chunk tokens, \
+        encodes every token at the SAE's hook, and keeps per feature its --top strongest contexts (one per \
+        chunk), how often it fires and an automatic label: the characteristic tokens of its contexts \
+        (activation-weighted, idf-scaled), then the tokens its decoder direction promotes (logit lens). \
+        Chunk position 0 (BOS, an attention sink) and massive-norm outliers are not indexed. \
         Writes DIR/feature_index.json; `workbench features search|detail` read it. Progress on stderr.
         """)
     @OptionGroup var modelOptions: ModelOptions
