@@ -43,6 +43,20 @@ public final class App: @unchecked Sendable {
         }
     }
 
+    /// The SAE the Features pane uses, if one is loaded.
+    public private(set) var featureTools: FeatureTools?
+
+    public func setFeatureTools(_ tools: FeatureTools?, problem: String? = nil) {
+        featureTools = tools
+        state.features.available = tools != nil
+        if let tools {
+            let name = tools.sae.directory.lastPathComponent
+            state.features.saeSummary = "\(name) (\(tools.sae.hookName ?? "?"), d_sae \(tools.sae.dSAE), index: \(tools.index == nil ? "none" : "yes"))"
+        } else {
+            state.features.saeSummary = problem
+        }
+    }
+
     public init(state: AppState, runner: GenerationRunner?, notebook: Notebook?, provenance: Provenance) {
         self.state = state
         self.runner = runner
@@ -60,7 +74,7 @@ public final class App: @unchecked Sendable {
     /// Thread-safe: the model file's SHA-256, computed in the background at start.
     public func post(modelHash: String) { enqueue(.modelHash(modelHash)) }
 
-    private func enqueue(_ item: Inbound) {
+    func enqueue(_ item: Inbound) {
         inboxLock.lock()
         inbox.append(item)
         inboxLock.unlock()
@@ -144,7 +158,7 @@ public final class App: @unchecked Sendable {
         case .chat, .prefill, .persona: return true
         case .notebook: return state.notebook.editing != .none
         case .data: return state.data.open == nil
-        case .features: return false
+        case .features: return state.features.available
         }
     }
 
@@ -192,9 +206,9 @@ public final class App: @unchecked Sendable {
                 if state.pane != .notebook { state.focus = .input }
             }
         case .up, .char("k"):
-            if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1) }
+            if state.pane == .features { moveFeatureSelection(-1) } else if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1) }
         case .down, .char("j"):
-            if state.pane == .notebook { moveNoteSelection(+1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(+1) } else { scroll(-1) }
+            if state.pane == .features { moveFeatureSelection(+1) } else if state.pane == .notebook { moveNoteSelection(+1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(+1) } else { scroll(-1) }
         case .pageUp, .ctrl("b"): scroll(+max(1, state.height - 6))
         case .pageDown, .ctrl("f"): scroll(-max(1, state.height - 6))
         case .char("g"), .home: scroll(+1_000_000)
@@ -235,6 +249,7 @@ public final class App: @unchecked Sendable {
         case (.notebook, .char("D")): deleteSelectedNote()
         case (.notebook, .char("e")): editSelectedNote()
         case (.data, _): dataKey(key)
+        case (.features, _): featuresKey(key)
         default: break
         }
     }
@@ -260,6 +275,8 @@ public final class App: @unchecked Sendable {
             _ = state.notebook.input.handle(key)
         case .data:
             _ = state.data.query.handle(key)
+        case .features:
+            if state.features.field == .prompt { _ = state.features.prompt.handle(key) } else { _ = state.features.query.handle(key) }
         default: break
         }
     }
@@ -271,6 +288,8 @@ public final class App: @unchecked Sendable {
             state.prefill.field = order[(order.firstIndex(of: state.prefill.field)! + 1) % order.count]
         case .persona:
             state.persona.field = state.persona.field == .text ? .pattern : .text
+        case .features:
+            state.features.field = state.features.field == .prompt ? .search : .prompt
         default:
             // Panes with one field: Tab moves on to the next pane, as outside a field.
             switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
@@ -329,6 +348,8 @@ public final class App: @unchecked Sendable {
             saveNotebookEdit()
         case .data:
             dataSubmit()
+        case .features:
+            featuresSubmit()
         default:
             break
         }
@@ -521,6 +542,7 @@ public final class App: @unchecked Sendable {
         case .persona: state.persona.scroll = max(0, state.persona.scroll + lines)
         case .notebook: state.notebook.scroll = max(0, state.notebook.scroll + lines)
         case .data: state.data.scroll = max(0, state.data.scroll + lines)
+        case .features: state.features.scroll = max(0, state.features.scroll + lines)
         default: break
         }
     }
@@ -552,6 +574,7 @@ public final class App: @unchecked Sendable {
         case .persona: state.persona.scroll = fromBottom
         case .notebook: state.notebook.scroll = fromBottom
         case .data: state.data.scroll = fromBottom
+        case .features: state.features.scroll = fromBottom
         default: break
         }
         state.message = ("match \(i + 1) of \(lines.count) (n/N)", false)
@@ -568,6 +591,9 @@ public final class App: @unchecked Sendable {
         ("hypothesis TEXT", "add a hypothesis to the notebook"),
         ("pin", "pin this pane's transcript or samples as evidence"),
         ("export markdown|json PATH", "write the notebook to a file"),
+        ("strength A", "steering strength (Features)"),
+        ("steer add|scale", "steering mode (Features)"),
+        ("noise S", "fuzzing noise, × each token's RMS (Features)"),
         ("theme NAME", "switch theme (\(Theme.available().joined(separator: ", ")))"),
         ("clear", "start a new conversation (the old one stays as a branch)"),
         ("quit", "leave the workbench"),
@@ -590,6 +616,7 @@ public final class App: @unchecked Sendable {
                 return
             }
             switch state.pane {
+            case .features: state.features.pattern.set(arg)
             case .prefill: state.prefill.pattern.set(arg)
             case .persona: state.persona.pattern.set(arg)
             default: state.chat.pattern.set(arg)
@@ -609,6 +636,15 @@ public final class App: @unchecked Sendable {
             } catch {
                 state.message = ("\(error)", true)
             }
+        case "strength":
+            guard let a = Float(arg), a.isFinite, abs(a) <= 1000 else { return bad("strength is a number, e.g. 4 or -1") }
+            state.features.strength = a
+        case "noise":
+            guard let x = Float(arg), x >= 0, x <= 100 else { return bad("noise is a scale of each token's RMS, e.g. 0.5") }
+            state.features.noise = x
+        case "steer":
+            guard let m = SteeringSpec.Mode(rawValue: arg) else { return bad("steer add|scale") }
+            state.features.steerMode = m
         case "clear": newConversation()
         case "help": state.overlay = .help
         default:
@@ -799,6 +835,8 @@ public final class App: @unchecked Sendable {
             return ("Persona (\(p.mode.rawValue))" + Transcript.countSuffix(run, pattern: p.pattern.text), text, p.settings)
         case .data:
             return dataEvidence().map { ($0.title, $0.text, PaneSettings()) }
+        case .features:
+            return featuresEvidence().map { ($0.title, $0.text, state.features.settings) }
         default:
             return nil
         }

@@ -151,6 +151,7 @@ public struct AppState: Sendable {
     public var persona = PersonaState()
     public var notebook = NotebookState()
     public var data = DataPaneState()
+    public var features = FeaturesPaneState()
 
     /// The pane's search (`/`): the query and which match is current.
     public var search: [Pane: String] = [:]
@@ -191,6 +192,7 @@ public struct AppState: Sendable {
         case .chat: return chat.settings
         case .prefill: return prefill.settings
         case .persona: return persona.settings
+        case .features: return features.settings
         default: return nil
         }
     }
@@ -200,6 +202,7 @@ public struct AppState: Sendable {
         case .chat: chat.settings = s
         case .prefill: prefill.settings = s
         case .persona: persona.settings = s
+        case .features: features.settings = s
         default: break
         }
     }

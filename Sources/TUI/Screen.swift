@@ -124,7 +124,7 @@ public enum Screen {
         case .data:
             return [("i", "query"), ("j/k", "select"), ("o", "open"), ("x", "close"), ("p", "pin"), ("/", "find"), ("?", "help")]
         case .features:
-            return [("1-6", "panes"), (":", "commands"), ("?", "help"), ("q", "quit")]
+            return [("i", "prompt"), ("t", "transcript"), ("f", "find"), ("j/k", "select"), ("s", "steer"), ("z", "fuzz"), ("a", "assistant"), ("?", "help")]
         }
     }
 
@@ -133,7 +133,7 @@ public enum Screen {
         case .chat, .prefill, .persona: return true
         case .notebook: return s.notebook.editing != .none
         case .data: return s.data.open == nil
-        default: return false
+        case .features: return s.features.available
         }
     }
 
@@ -195,7 +195,7 @@ public enum Screen {
         case .persona: return s.persona.scroll
         case .notebook: return s.notebook.scroll
         case .data: return s.data.scroll
-        default: return 0
+        case .features: return s.features.scroll
         }
     }
 
@@ -205,14 +205,7 @@ public enum Screen {
         case .prefill: return prefillView(s, width: width)
         case .persona: return personaView(s, width: width)
         case .notebook: return notebookView(s, width: width)
-        case .features:
-            return emptyState(width: width, title: "Features (sparse-autoencoder features)", text: """
-                Here you will see which SAE features fire on the current transcript or a typed prompt, \
-                ranked per token or summed; search features by their labels and top-activating contexts; \
-                open a feature's detail (top contexts, frequency, nearest features); and steer generation \
-                with chosen features. Headless today: `workbench features --sae DIR TEXT`, \
-                `workbench steer`, `workbench fuzz`.
-                """)
+        case .features: return featuresView(s, width: width)
         case .data: return dataView(s, width: width)
         }
     }
@@ -394,19 +387,7 @@ public enum Screen {
         let colWidth = (width - (columns - 1) * 3) / columns
         for rowStart in stride(from: 0, to: run.texts.count, by: columns) {
             let ids = Array(rowStart..<min(run.texts.count, rowStart + columns))
-            let wrapped = ids.map { [heading($0)] + Wrap.lines(body($0), width: colWidth) }
-            let height = wrapped.map(\.count).max() ?? 0
-            for r in 0..<height {
-                var line = StyledLine()
-                for (k, col) in wrapped.enumerated() {
-                    let cell = r < col.count ? col[r] : StyledLine()
-                    line.spans += cell.spans
-                    let pad = colWidth - CellWidth.of(ScreenText.clean(cell.plain))
-                    if pad > 0 { line.spans.append(Span(String(repeating: " ", count: pad))) }
-                    if k < wrapped.count - 1 { line.spans.append(Span(" │ ", Style(.border))) }
-                }
-                out.append(line)
-            }
+            out += sideBySide(ids.map { (heading($0), body($0)) }, width: colWidth * ids.count + (ids.count - 1) * 3)
             out.append(StyledLine())
         }
         return out
@@ -511,7 +492,12 @@ public enum Screen {
             return [("Enter", "search (in the field); open the selected hit (outside)"), ("j / k", "select a hit"),
                     ("o", "open the whole document"), ("x", "close the document"), ("p", "pin the hit or document")]
         case .features:
-            return []
+            return [("Enter", "in Prompt: its strongest features (empty: the Chat transcript); in Find: search features"),
+                    ("Tab, f", "switch to finding features by label or context"), ("t", "features of the Chat transcript"),
+                    ("r", "reduce by max, sum or last token"), ("j / k", "select a feature (its detail and where it fires)"),
+                    ("s", "steer the reply with the selected feature, beside the unsteered one"), ("M", "steering mode: add or scale"),
+                    ("z", "fuzz: N samples with noise at the SAE's layer"), ("a", "features on the assistant's tokens this session"),
+                    (":strength A  :noise S", "steering strength, fuzzing noise (× RMS)")]
         }
     }
 

@@ -44,6 +44,9 @@ public protocol GenerationRunner: AnyObject, Sendable {
     func start(_ job: GenerationJob, emit: @escaping @Sendable (GenerationEvent) -> Void)
     /// Asks the running job to stop after its current token (it then finishes with `.cancelled`).
     func cancel()
+    /// Runs other work on the model (reading activations, steering) in turn with generations:
+    /// it installs hooks on the model, so it must never overlap one.
+    func perform(_ work: @escaping @Sendable () -> Void)
 }
 
 /// The real runner: the loaded model on a background thread, a KV cache per origin (a pane's
@@ -63,6 +66,10 @@ public final class ModelRunner: GenerationRunner, @unchecked Sendable {
 
     public func cancel() {
         lock.lock(); cancelled = true; lock.unlock()
+    }
+
+    public func perform(_ work: @escaping @Sendable () -> Void) {
+        queue.async(execute: work)
     }
 
     private var isCancelled: Bool {

@@ -20,6 +20,8 @@ final class ScriptedRunner: GenerationRunner, @unchecked Sendable {
 
     func cancel() { cancelCount += 1 }
 
+    func perform(_ work: @escaping @Sendable () -> Void) { work() }
+
     var lastJob: GenerationJob { jobs.last! }
 
     /// Streams `pieces` into sample `sample` of the last job.

@@ -1,0 +1,404 @@
+import Foundation
+import Model
+import Techniques
+import Workbench
+
+/// What the Features pane works with: the model, an SAE at one of its hook points, and the SAE's
+/// feature index when one was built (`workbench sae index`).
+public final class FeatureTools: @unchecked Sendable {
+    public let loaded: LoadedModel
+    public let sae: SparseAutoencoder
+    public let index: FeatureIndex?
+    public let labels: [Int: String]
+
+    public init(loaded: LoadedModel, sae: SparseAutoencoder) throws {
+        guard let point = sae.hookPoint else { throw FeatureIndex.Failure.noHookPoint(sae.hookName) }
+        guard point.layer < loaded.model.layerCount else {
+            throw ActivationCapture.Failure.layerOutOfRange(point.layer, layers: loaded.model.layerCount)
+        }
+        self.loaded = loaded
+        self.sae = sae
+        index = try? FeatureIndex.load(besides: sae)
+        // Labels from the feature index, else from a labels.json beside the SAE.
+        if let index {
+            labels = Dictionary(uniqueKeysWithValues: index.features.map { ($0.index, $0.label) })
+        } else {
+            labels = (try? FeatureActivations.loadLabels(directory: sae.directory)).flatMap { $0 } ?? [:]
+        }
+    }
+}
+
+/// Per-token activations of a text's strongest features.
+public struct FeatureTokens: Sendable, Equatable {
+    public var source: String
+    public var tokens: [String]
+    public var top: [FeatureActivation]
+    /// For each feature in `top`: its activation at every token.
+    public var perToken: [Int: [Float]]
+}
+
+/// Pane 4: SAE features of a prompt or the chat transcript, feature search and detail, steering
+/// beside the unsteered reply, activation fuzzing, features of the assistant's tokens.
+public struct FeaturesPaneState: Sendable {
+    public enum Field: Sendable { case prompt, search }
+    public enum List: Sendable { case reading, search, assistant }
+    public var field: Field = .prompt
+    public var prompt = TextField()
+    public var query = TextField()
+    public var pattern = TextField("reward")
+    public var reduce: FeatureReduction = .max
+    public var list: List = .reading
+    public var reading: FeatureTokens?
+    public var hits: [FeatureSearchHit]?
+    public var assistant: AssistantFeatureReport?
+    public var selected = 0
+    public var detail: FeatureDetail?
+    public var steering: SteeringComparison?
+    public var fuzz: SampleRun?
+    public var strength: Float = 4
+    public var steerMode: SteeringSpec.Mode = .add
+    public var noise: Float = 0.5
+    public var busy: String?
+    public var scroll = 0
+    public var settings = PaneSettings(temperature: 0.8, maxTokens: 80, samples: 8)
+    /// "name (hook, d_sae N, index: yes/no)", or why there is no SAE.
+    public var saeSummary: String?
+    public var available = false
+}
+
+extension App {
+    /// The feature currently selected in whichever list is shown.
+    var selectedFeature: Int? {
+        let f = state.features
+        switch f.list {
+        case .reading: return f.reading.flatMap { $0.top.indices.contains(f.selected) ? $0.top[f.selected].index : nil }
+        case .search: return f.hits.flatMap { $0.indices.contains(f.selected) ? $0[f.selected].feature : nil }
+        case .assistant: return f.assistant.flatMap { $0.features.indices.contains(f.selected) ? $0.features[f.selected].index : nil }
+        }
+    }
+
+    /// Runs feature work on the model's own queue (it installs hooks, so it must not overlap a
+    /// generation), then applies the result on the update loop.
+    func featureWork(_ what: String, _ work: @escaping @Sendable (FeatureTools) throws -> (App) -> Void) {
+        guard let tools = featureTools, let runner else {
+            state.message = ("no SAE loaded: start with --sae DIR (make sae trains the default one)", true)
+            return
+        }
+        guard !state.isGenerating, state.features.busy == nil else {
+            state.message = ("the model is busy: Esc cancels", true)
+            return
+        }
+        state.features.busy = what
+        runner.perform { [weak self] in
+            let apply: (App) -> Void
+            do {
+                apply = try work(tools)
+            } catch {
+                let message = "\(error)"
+                apply = { app in app.state.message = ("\(what): \(message)", true) }
+            }
+            self?.enqueue(.work { app in
+                app.state.features.busy = nil
+                apply(app)
+            })
+        }
+    }
+
+    func featuresSubmit() {
+        switch state.features.field {
+        case .prompt:
+            let text = state.features.prompt.text
+            guard !text.isEmpty else { return featuresOfTranscript() }
+            readFeatures(text, source: "prompt")
+        case .search:
+            searchFeatures(state.features.query.text)
+        }
+    }
+
+    func readFeatures(_ text: String, source: String) {
+        let reduce = state.features.reduce
+        featureWork("reading features") { tools in
+            let reading = try FeatureActivations.compute(text: text, sae: tools.sae, model: tools.loaded, reduce: reduce, top: 20)
+            // Per-token activations of the top features, for the "where it fires" view.
+            let capture = try ActivationCapture.read(text, at: reading.point, model: tools.loaded)
+            let encoded = capture.perToken.map { tools.sae.encode($0) }
+            var perToken: [Int: [Float]] = [:]
+            for f in reading.features { perToken[f.index] = encoded.map { $0[f.index] } }
+            let tokens = reading.tokens.map { tools.loaded.tokenizer.tokenText($0) }
+            let labelled = reading.features.map { f in
+                FeatureActivation(index: f.index, activation: f.activation, label: f.label ?? tools.labels[f.index])
+            }
+            let result = FeatureTokens(source: source, tokens: tokens, top: labelled, perToken: perToken)
+            return { app in
+                app.state.features.reading = result
+                app.state.features.list = .reading
+                app.state.features.selected = 0
+                app.state.features.scroll = 0
+                app.state.focus = .normal
+                app.loadFeatureDetail()
+            }
+        }
+    }
+
+    /// Features of the Chat pane's conversation as the model reads it (through its template).
+    func featuresOfTranscript() {
+        guard !state.chat.turns.isEmpty, let tools = featureTools else {
+            state.message = ("type a prompt, or have a conversation in Chat first", true)
+            return
+        }
+        var messages = state.chat.turns
+        if !state.chat.system.isEmpty { messages.insert(ChatMessage(role: "system", content: state.chat.system), at: 0) }
+        guard let text = try? tools.loaded.chatPrompt(messages, addGenerationPrompt: false) else { return }
+        readFeatures(text, source: "chat transcript")
+    }
+
+    func searchFeatures(_ query: String) {
+        guard let index = featureTools?.index else {
+            state.message = ("this SAE has no feature index: build one with `workbench sae index`", true)
+            return
+        }
+        state.features.hits = index.search(query, limit: 50)
+        state.features.list = .search
+        state.features.selected = 0
+        state.features.scroll = 0
+        state.focus = .normal
+        loadFeatureDetail()
+    }
+
+    func loadFeatureDetail() {
+        guard let f = selectedFeature, let tools = featureTools, let index = tools.index else {
+            state.features.detail = nil
+            return
+        }
+        state.features.detail = try? index.detail(feature: f, sae: tools.sae, nearest: 8)
+    }
+
+    /// The input steering and fuzzing run on: the typed prompt as a user message, else the Chat
+    /// pane's conversation up to its last user turn.
+    func featureInput() -> GenerationInput? {
+        let prompt = state.features.prompt.text
+        if !prompt.isEmpty { return .chat(messages: [ChatMessage(role: "user", content: prompt)], system: nil, prefill: "") }
+        guard let last = state.chat.turns.lastIndex(where: { $0.role == "user" }) else { return nil }
+        return .chat(messages: Array(state.chat.turns[...last]), system: state.chat.system.isEmpty ? nil : state.chat.system, prefill: "")
+    }
+
+    func steerSelected() {
+        guard let f = selectedFeature else { state.message = ("select a feature first (j/k)", true); return }
+        guard let input = featureInput() else { state.message = ("type a prompt (or chat first) to steer a reply", true); return }
+        let spec = SteeringSpec(feature: f, strength: state.features.strength, mode: state.features.steerMode)
+        let settings = state.features.settings.generation
+        featureWork("steering") { tools in
+            let comparison = try Steering.compare(input, specs: [spec], sae: tools.sae, settings: settings, model: tools.loaded)
+            return { app in
+                app.state.features.steering = comparison
+                app.state.features.scroll = 0
+            }
+        }
+    }
+
+    func fuzz() {
+        guard let input = featureInput() else { state.message = ("type a prompt (or chat first) to fuzz a reply", true); return }
+        guard let point = featureTools?.sae.hookPoint else { return }
+        let (scale, samples, settings) = (state.features.noise, state.features.settings.samples, state.features.settings.generation)
+        state.features.fuzz = SampleRun(count: samples, seed: settings.sampling.seed)
+        featureWork("fuzzing") { [weak self] tools in
+            let set = try Fuzzing.run(input, at: point, scale: scale, samples: samples, pattern: nil, settings: settings, model: tools.loaded,
+                                      onSample: { i, record in
+                                          self?.enqueue(.work { app in
+                                              app.state.features.fuzz?.texts[i] = record.text
+                                              app.state.features.fuzz?.finished[i] = true
+                                          })
+                                          return true
+                                      })
+            return { app in
+                for (i, r) in set.samples.enumerated() where app.state.features.fuzz?.texts.indices.contains(i) == true {
+                    app.state.features.fuzz?.texts[i] = r.text
+                    app.state.features.fuzz?.finished[i] = true
+                }
+            }
+        }
+    }
+
+    /// Features on most assistant tokens across the session's conversations (current and branches).
+    func assistantFeatures() {
+        let conversations = ([state.chat.turns] + state.chat.branches).filter { $0.contains { $0.role == "assistant" } }
+        guard !conversations.isEmpty else { state.message = ("no assistant turns yet: chat first", true); return }
+        featureWork("assistant-token features") { tools in
+            let report = try AssistantFeatures.rank(conversations: conversations, sae: tools.sae, model: tools.loaded, top: 20,
+                                                    labels: tools.labels)
+            return { app in
+                app.state.features.assistant = report
+                app.state.features.list = .assistant
+                app.state.features.selected = 0
+                app.loadFeatureDetail()
+            }
+        }
+    }
+
+    func featuresKey(_ key: Key) {
+        switch key {
+        case .char("t"): featuresOfTranscript()
+        case .char("r"):
+            let all = FeatureReduction.allCases
+            state.features.reduce = all[(all.firstIndex(of: state.features.reduce)! + 1) % all.count]
+        case .char("s"): steerSelected()
+        case .char("M"): state.features.steerMode = state.features.steerMode == .add ? .scale : .add
+        case .char("z"): fuzz()
+        case .char("a"): assistantFeatures()
+        case .char("d"): loadFeatureDetail()
+        case .char("f"):
+            state.features.field = .search
+            state.focus = .input
+        default: break
+        }
+    }
+
+    func moveFeatureSelection(_ delta: Int) {
+        let f = state.features
+        let n: Int
+        switch f.list {
+        case .reading: n = f.reading?.top.count ?? 0
+        case .search: n = f.hits?.count ?? 0
+        case .assistant: n = f.assistant?.features.count ?? 0
+        }
+        guard n > 0 else { return }
+        state.features.selected = min(max(0, f.selected + delta), n - 1)
+        loadFeatureDetail()
+    }
+
+    func featuresEvidence() -> (title: String, text: String)? {
+        let lines = Screen.featuresBody(state, width: 100).map(\.plain)
+        guard state.features.reading != nil || state.features.hits != nil || state.features.assistant != nil
+                || state.features.steering != nil || state.features.fuzz != nil else { return nil }
+        let title: String
+        if let s = state.features.steering, let spec = s.specs.first {
+            title = "Steering feature \(spec.feature) (\(spec.mode.rawValue) \(spec.strength)) at \(s.hook)"
+        } else if let f = selectedFeature {
+            title = "Feature \(f)" + (featureTools?.labels[f].map { ": \($0)" } ?? "")
+        } else {
+            title = "Features"
+        }
+        return (title, lines.joined(separator: "\n"))
+    }
+}
+
+extension Screen {
+    static func featuresView(_ s: AppState, width: Int) -> PaneView {
+        let f = s.features
+        var v = PaneView()
+        guard f.available else {
+            return emptyState(width: width, title: "Features (sparse-autoencoder features)", text: """
+                No SAE is loaded. Start the workbench with --sae DIR (an SAE in the SAELens format for this \
+                model); `make sae` trains the default one (layer 15 of SmolLM2-135M) and builds its feature \
+                index. \(f.saeSummary ?? "")
+                """)
+        }
+        v.header.append(StyledLine([Span("SAE ", Style(.title)), Span(f.saeSummary ?? "", Style(.dim))]))
+        v.header.append(StyledLine([Span("reduce \(f.reduce.rawValue) (r) │ steer \(f.steerMode.rawValue) ×\(f.strength) (M, :strength) │ noise \(f.noise) (:noise) │ ", Style(.dim)),
+                                    Span(f.busy.map { "● \($0)…" } ?? "", Style(.warning))]))
+        v.body = featuresBody(s, width: width)
+        let focused = s.focus == .input
+        let (p, pc) = fieldLines(label: "Prompt › ", field: f.prompt, width: width, focused: focused && f.field == .prompt, maxRows: 3)
+        if let pc { v.cursor = pc }
+        v.bottom += p
+        let (q, qc) = fieldLines(label: "Find feature › ", field: f.query, width: width, focused: focused && f.field == .search, maxRows: 1)
+        if let qc { v.cursor = (v.bottom.count + qc.row, qc.col) }
+        v.bottom += q
+        return v
+    }
+
+    static func featureRow(_ selected: Bool, _ index: Int, _ value: String, _ label: String?) -> StyledLine {
+        StyledLine([Span(selected ? "› " : "  ", Style(.accent)),
+                    Span(String(format: "#%-6d", index), Style(selected ? .selection : .accent, bold: true)),
+                    Span(" \(value)  ", Style(.normal)), Span(label ?? "", Style(.dim))])
+    }
+
+    static func featuresBody(_ s: AppState, width: Int) -> [StyledLine] {
+        let f = s.features
+        var out: [StyledLine] = []
+        if f.reading == nil && f.hits == nil && f.assistant == nil {
+            out += Wrap.lines("Type a prompt and press Enter for its strongest features (an empty prompt: the Chat transcript; t also reads the transcript). Tab: find features by label or context. a: features on the assistant's tokens across this session.", width: width, style: Style(.dim))
+        }
+        switch f.list {
+        case .reading:
+            if let r = f.reading {
+                out.append(StyledLine("Strongest features (\(f.reduce.rawValue)) on the \(r.source): j/k select, s steer, d detail", Style(.title)))
+                for (i, a) in r.top.enumerated() { out.append(featureRow(i == f.selected, a.index, String(format: "%8.3f", a.activation), a.label)) }
+                if r.top.indices.contains(f.selected), let acts = r.perToken[r.top[f.selected].index] {
+                    out.append(StyledLine())
+                    out.append(StyledLine("Where #\(r.top[f.selected].index) fires (marked tokens, activation in brackets):", Style(.title)))
+                    var spans: [Span] = []
+                    for (t, a) in zip(r.tokens, acts) {
+                        if a > 0 {
+                            spans.append(Span(t, Style(.match, bold: true)))
+                            spans.append(Span(String(format: "[%.1f]", a), Style(.dim)))
+                        } else {
+                            spans.append(Span(t, Style(.normal)))
+                        }
+                    }
+                    out += Wrap.lines(StyledLine(spans), width: width)
+                }
+            }
+        case .search:
+            let hits = f.hits ?? []
+            out.append(StyledLine("\(hits.count) features match “\(f.query.text)”", Style(.title)))
+            for (i, h) in hits.enumerated() { out.append(featureRow(i == f.selected, h.feature, String(format: "freq %.4f", h.frequency), h.label)) }
+        case .assistant:
+            if let a = f.assistant {
+                out.append(StyledLine("Features on the assistant's tokens (\(a.assistantTokens) tokens in \(a.conversations) conversations): fraction of assistant vs other tokens", Style(.title)))
+                for (i, x) in a.features.enumerated() {
+                    out.append(featureRow(i == f.selected, x.index, String(format: "%5.1f%% vs %5.1f%%", 100 * x.assistantFraction, 100 * x.otherFraction), x.label))
+                }
+            }
+        }
+        if let d = f.detail {
+            let sm = d.summary
+            out.append(StyledLine())
+            out.append(StyledLine("Feature #\(sm.index): \(sm.label)", Style(.title, underline: true)))
+            out.append(StyledLine(String(format: "frequency %.5f (%d tokens) │ max %.3f │ mean %.3f │ promotes: ", sm.frequency, sm.activeTokens, sm.maxActivation, sm.meanActivation)
+                                  + sm.promotedTokens.joined(separator: " "), Style(.dim)))
+            for c in sm.contexts.prefix(5) {
+                var spans: [Span] = [Span(String(format: "%7.2f  ", c.activation), Style(.accent))]
+                for (i, t) in c.tokens.enumerated() {
+                    spans.append(Span(t, c.activations.indices.contains(i) && c.activations[i] > 0 ? Style(.match, bold: i == c.peak) : Style(.normal)))
+                }
+                out += Wrap.lines(StyledLine(spans), width: width, indent: "         ")
+            }
+            if !d.neighbours.isEmpty {
+                out.append(StyledLine("Nearest by decoder cosine:", Style(.dim)))
+                for (n, label) in d.neighbours { out.append(StyledLine(String(format: "  #%-6d cos %.3f  ", n.index, n.cosine) + label, Style(.normal))) }
+            }
+        }
+        if let st = f.steering, let spec = st.specs.first {
+            out.append(StyledLine())
+            out.append(StyledLine("Steering #\(spec.feature) \(spec.mode.rawValue) \(spec.strength) at \(st.hook), same seed:", Style(.title)))
+            out += sideBySide([(StyledLine("unsteered", Style(.accent, bold: true)), StyledLine(st.baseline.text, Style(.assistant))),
+                               (StyledLine("steered", Style(.accent, bold: true)), StyledLine(st.steered.text, Style(.assistant)))], width: width)
+        }
+        if let run = f.fuzz {
+            out.append(StyledLine())
+            out += sampleLines(run, pattern: f.pattern.text, layout: .list, width: width, title: "Fuzzing: noise \(f.noise) × RMS")
+        }
+        return out
+    }
+
+    /// Columns side by side, each a heading over its wrapped text.
+    static func sideBySide(_ columns: [(head: StyledLine, body: StyledLine)], width: Int) -> [StyledLine] {
+        let n = max(1, columns.count)
+        let colWidth = max(8, (width - (n - 1) * 3) / n)
+        let wrapped = columns.map { [$0.head] + Wrap.lines($0.body, width: colWidth) }
+        var out: [StyledLine] = []
+        for r in 0..<(wrapped.map(\.count).max() ?? 0) {
+            var line = StyledLine()
+            for (k, col) in wrapped.enumerated() {
+                let cell = r < col.count ? col[r] : StyledLine()
+                line.spans += cell.spans
+                let pad = colWidth - CellWidth.of(ScreenText.clean(cell.plain))
+                if pad > 0 { line.spans.append(Span(String(repeating: " ", count: pad))) }
+                if k < wrapped.count - 1 { line.spans.append(Span(" │ ", Style(.border))) }
+            }
+            out.append(line)
+        }
+        return out
+    }
+}
