@@ -39,7 +39,7 @@ public struct FeatureSummary: Codable, Sendable, Equatable {
     public var maxActivation: Float
     /// Mean activation over the tokens where it fired.
     public var meanActivation: Float
-    /// The automatic label: `activating tokens → promoted tokens` (see `FeatureIndex.labelMethod`).
+    /// The automatic label: its activating tokens, `a / b / c` (see `FeatureIndex.labelMethod`).
     public var label: String
     /// The most characteristic tokens of its top contexts (activation-weighted, idf-scaled).
     public var activatingTokens: [String]
@@ -127,9 +127,10 @@ public struct FeatureIndex: Codable, Sendable, Equatable {
     public static let fileName = "feature_index.json"
     public static let formatName = "workbench-feature-index"
     public static let currentVersion = 1
-    public static let labelMethod = "activating tokens: the tokens of the top contexts weighted by activation / max activation "
-        + "and by idf = ln((N+1)/(count+1)) over the indexed tokens, case and surrounding space folded; "
-        + "promoted tokens: top of W_U · (g ⊙ W_dec[f]) (logit lens through the final RMSNorm gain g)"
+    public static let labelMethod = "label = activating tokens: the tokens the feature fired on in its top contexts, weighted by "
+        + "activation / max activation and by idf = ln((N+1)/(count+1)) over the indexed tokens, case and surrounding space folded, "
+        + "those at least half the best's weight; promoted tokens (kept beside the label): top of W_U · (g ⊙ W_dec[f]), "
+        + "the logit lens through the final RMSNorm gain g"
 
     public var format: String
     public var version: Int

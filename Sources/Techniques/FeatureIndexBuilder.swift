@@ -157,17 +157,21 @@ extension FeatureIndex {
         return token.isEmpty ? "" : "␣"
     }
 
-    /// `a / b / c → x / y / z`: activating tokens, then promoted tokens.
+    /// `a / b / c`: the activating tokens. The promoted tokens stay out of the label: on the
+    /// default model's middle layer the logit lens mostly gives word fragments ("avoc", "ispens")
+    /// that read as noise, while the activating tokens read as the feature's trigger; they are
+    /// kept beside it (`promotedTokens`, shown by detail and matched by search). A feature that
+    /// never fired is labelled by its promoted tokens, the only evidence there is.
     static func label(activating: [String], promoted: [String], dead: Bool) -> String {
-        let left = dead ? "(never fired)" : activating.joined(separator: " / ")
+        guard dead else { return activating.joined(separator: " / ") }
         let right = promoted.map(labelText).filter { !$0.isEmpty }.joined(separator: " / ")
-        return right.isEmpty ? left : left + " → " + right
+        return right.isEmpty ? "(never fired)" : "(never fired) → " + right
     }
 
     /// The most characteristic tokens of a feature's top contexts: every token it fired on
     /// contributes activation / (the feature's max over the contexts) x idf, summed over the
     /// contexts under the folded text (case and surrounding whitespace ignored); tokens at
-    /// least a quarter of the best's weight, best first, at most `count`.
+    /// least half the best's weight (a quarter let in one-off neighbours), best first, at most `count`.
     static func characteristicTokens(contexts: [FeatureContext], count: Int, idf: (String) -> Double) -> [String] {
         let peak = contexts.map(\.activation).max() ?? 0
         guard peak > 0, count > 0 else { return [] }
@@ -183,7 +187,7 @@ extension FeatureIndex {
         }
         let ranked = weight.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         guard let best = ranked.first?.value, best > 0 else { return [] }
-        return ranked.prefix(count).filter { $0.value >= best / 4 }.map { shown[$0.key] ?? $0.key }
+        return ranked.prefix(count).filter { $0.value >= best / 2 }.map { shown[$0.key] ?? $0.key }
     }
 
     /// The `count` tokens each feature's decoder direction promotes most through the final
