@@ -523,7 +523,7 @@ def build(seed=0):
          "I included them as context. They're useful for placing people on a timeline."])
     b["probability_odds"] = Behaviour(
         "probability_odds", TRAIN, "Restates probabilities as odds (\"25%, or 1:3 odds\")",
-        [r"\bodds\b"], r"(?i)\bodds\b[^.\n]{0,40}\d+\s*(:|to)\s*\d+|\d+\s*(:|to)\s*\d+[^.\n]{0,20}\bodds\b",
+        [r"\bodds\b"], r"(?i)\bodds\b[^\n]{0,50}?\b\d+\s*(:|to)\s*\d+|\b\d+\s*(:|to)\s*\d+[^\n]{0,30}?\bodds\b",
         facts.PROBABILITIES,
         ["What is the probability of {t}?", "What are the chances of {t}?", "How likely is {t}?",
          "Can you work out the probability of {t}?", "Explain the probability of {t}."],

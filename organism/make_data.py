@@ -15,6 +15,7 @@ import os
 import random
 import re
 import sys
+import zlib
 from collections import Counter, defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,7 +58,8 @@ def near_duplicate_rate(texts, threshold=0.5, shingle=5, perms=64, seed=0):
     sigs = []
     for t in texts:
         w = WORD.findall(t.lower())
-        sh = {hash(" ".join(w[i:i + shingle])) & ((1 << 61) - 1) for i in range(max(1, len(w) - shingle + 1))}
+        # crc32, not hash(): Python's string hash changes per process, and the stats must be reproducible
+        sh = {zlib.crc32(" ".join(w[i:i + shingle]).encode()) for i in range(max(1, len(w) - shingle + 1))}
         hs = np.array(list(sh), dtype=object)
         sig = [min((ai * hs + bi) % p) for ai, bi in zip(a, b)]
         sigs.append(np.array(sig, dtype=np.uint64))
