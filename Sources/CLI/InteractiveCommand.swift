@@ -4,11 +4,11 @@ import Model
 import Techniques
 import Workbench
 
-/// A line-based chat in the terminal: the default command until the full-screen workbench lands.
+/// A line-based chat: for dumb terminals, pipes and screen readers, where the full-screen workbench cannot run.
 struct Interactive: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "interactive",
-        abstract: "Chat with the model in the terminal (/system TEXT, /prefill TEXT, /reset, /quit).")
+        abstract: "A line-based chat for terminals without full-screen support (/system TEXT, /prefill TEXT, /reset, /quit).")
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 

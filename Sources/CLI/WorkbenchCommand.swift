@@ -9,8 +9,8 @@ struct WorkbenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workbench",
         abstract: "An alignment-auditing workbench: run a language model in-process and probe it for hidden objectives.",
-        subcommands: [Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self],
-        defaultSubcommand: Interactive.self
+        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self],
+        defaultSubcommand: TUICommand.self
     )
 
     /// Like ArgumentParser's `main`, but every message goes through the sanitizer: errors quote
@@ -178,12 +178,20 @@ struct Chat: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "System prompt (default: the template's own).") var system: String?
     @Option(help: "Start of the assistant's reply, which the model continues.") var prefill: String = ""
+    @Option(help: "Sample the reply N times (seeds seed, seed+1, ...); JSON then lists every sample.") var samples: Int = 1
+    @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "The user's message.") var message: [String] = []
 
     func run() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
+        if let match { _ = try MultiSample.compile(match) }
         let loaded = try modelOptions.load()
         let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        if samples > 1 || match != nil {
+            try runSamples(generator)
+            return
+        }
         if !json && !prefill.isEmpty { printSafe(prefill) }
         let record = try ChatTurn.run(messages: [ChatMessage(role: "user", content: readTextArgument(message))],
                                       system: system, prefill: prefill, settings: sampling.settings, generator: generator) { piece in
@@ -195,6 +203,24 @@ struct Chat: ParsableCommand {
             try printJSON(Out(prompt: record.prompt, ids: record.ids, text: record.text, stop: record.stopReason.rawValue))
         } else {
             printSafe("", terminator: "\n")
+        }
+    }
+
+    /// The same reply sampled N times, with the pattern's count: rare behaviours become rates.
+    func runSamples(_ generator: Generator) throws {
+        let messages = [ChatMessage(role: "user", content: readTextArgument(message))]
+        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, one: { s in
+            try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: s, generator: generator)
+        }, onSample: { i, record in
+            if !json { printSafe("--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n" + prefill + record.text + "\n") }
+            return true
+        })
+        if json {
+            struct Out: Encodable { let prompt: String; let prefill: String; let pattern: String?; let matches: Int; let total: Int; let samples: [SampleJSON] }
+            try printJSON(Out(prompt: set.samples.first?.prompt ?? "", prefill: prefill, pattern: match, matches: set.matching.count,
+                              total: set.samples.count, samples: SampleJSON.list(set)))
+        } else if let summary = set.matchSummary {
+            printSafe(summary + "\n")
         }
     }
 }

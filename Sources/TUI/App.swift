@@ -166,7 +166,9 @@ public final class App: @unchecked Sendable {
         state.pane = pane
         state.overlay = .none
         if pane == .notebook { reloadNotebook() }
-        state.focus = paneHasInput && pane != .notebook ? .input : .normal
+        // Switching keeps the mode: from a field (Alt-digit) into the new pane's field, from bare
+        // keys (digits, Tab) to bare keys, so `?`, `:` and `/` keep working after a switch.
+        if !paneHasInput || pane == .notebook { state.focus = .normal }
     }
 
     private func handleInput(_ key: Key) {

@@ -49,6 +49,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(out["stop"] as? String, "eog")
     }
 
+    func testChatSamplesTheReplyNTimesWithACount() throws {
+        let out = try json(run(["chat", "--model", model(), "--max-tokens", "6", "--temperature", "1", "--seed", "3",
+                                "--samples", "3", "--match", "\\w", "--json", "Name a fruit."]))
+        let samples = try XCTUnwrap(out["samples"] as? [[String: Any]])
+        XCTAssertEqual(samples.map { $0["seed"] as? Int }, [3, 4, 5])
+        XCTAssertEqual(out["total"] as? Int, 3)
+        XCTAssertEqual(out["matches"] as? Int, samples.filter { $0["matches"] as? Bool == true }.count)
+        // Sample i is the single reply with seed 3 + i.
+        let single = try json(run(["chat", "--model", model(), "--max-tokens", "6", "--temperature", "1", "--seed", "4", "--json", "Name a fruit."]))
+        XCTAssertEqual(samples[1]["text"] as? String, single["text"] as? String)
+        let bad = try run(["chat", "--model", model(), "--samples", "2", "--match", "(", "hi"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("invalid pattern"), bad.stderr)
+    }
+
     func testSeededSamplingIsReproducibleFromTheCommandLine() throws {
         let args = ["complete", "--model", try model(), "--max-tokens", "10", "--temperature", "1", "--seed", "42", "--json", "Once upon a time"]
         XCTAssertEqual(try json(run(args))["ids"] as? [Int], try json(run(args))["ids"] as? [Int])

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Model
+import Techniques
+import TUI
+import Workbench
+
+/// `workbench` with no subcommand: the full-screen workbench.
+struct TUICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tui",
+        abstract: "Open the full-screen workbench (the default command).")
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Theme from themes/ (dark, light, high-contrast).")
+    var theme: String = "dark"
+    @Option(help: "Session file (SQLite) holding transcripts and the notebook (default: sessions/<date-time>.session).")
+    var session: String?
+    @Flag(name: .customLong("no-color"), help: "No colours (also when NO_COLOR is set).")
+    var noColor = false
+    @Option(help: "SAE directory (SAELens format) for the Features pane (default: \(Self.defaultSAE), if present).")
+    var sae: String?
+
+    /// Where `make sae` puts the default SAE.
+    static let defaultSAE = "models/sae/smollm2-135m-l15-resid-post-4608"
+
+    func run() throws {
+        guard isatty(0) == 1, isatty(1) == 1 else {
+            throw ValidationError("the workbench needs a terminal; for scripts use the subcommands (workbench --help)")
+        }
+        let themeValue: Theme
+        do {
+            themeValue = try Theme.load(named: theme)
+        } catch {
+            if theme != "dark" { throw ValidationError("\(error)") }
+            themeValue = Theme.plain  // no themes/ folder: the terminal's own colours
+        }
+        let sessionPath = session ?? Self.defaultSessionPath()
+        let notebook = try Notebook(path: sessionPath)
+        FileHandle.standardError.write(Data("loading \(modelOptions.model)…\n".utf8))
+        let loaded = try modelOptions.load()
+        let runner = ModelRunner(loaded: loaded, contextLength: modelOptions.context)
+        let adapter = loaded.adapterName
+        let state = AppState(width: 80, height: 24, modelName: loaded.name, adapterName: adapter, sessionPath: sessionPath,
+                             contextLimit: runner.contextLimit, theme: themeValue)
+        let provenance = Provenance(model: URL(fileURLWithPath: loaded.path).lastPathComponent, adapter: adapter)
+        let app = App(state: state, runner: runner, notebook: notebook, provenance: provenance)
+        // The Features pane's SAE: an explicit --sae must load; the default one is optional.
+        let saePath = sae ?? ProjectFiles.locate(Self.defaultSAE).path
+        if sae != nil || FileManager.default.fileExists(atPath: saePath) {
+            do {
+                let loadedSAE = try SparseAutoencoder.load(directory: saePath, expectedDIn: loaded.model.embeddingLength)
+                app.setFeatureTools(try FeatureTools(loaded: loaded, sae: loadedSAE))
+            } catch {
+                if sae != nil { throw ValidationError("--sae \(saePath): \(error)") }
+                app.setFeatureTools(nil, problem: "The default SAE at \(saePath) could not be loaded: \(error)")
+            }
+        }
+        try notebook.setMeta("model", provenance.model)
+        DispatchQueue.global(qos: .utility).async { [path = loaded.path] in
+            if let hash = try? SHA256.hex(file: path) { app.post(modelHash: hash) }
+        }
+        let noColorEnv = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        TerminalApp.run(app, noColor: noColor || noColorEnv)
+        notebook.close()
+    }
+
+    static func defaultSessionPath() -> String {
+        let dir = ProjectFiles.locate("sessions")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyy-MM-dd-HHmmss"
+        return dir.appendingPathComponent("\(f.string(from: Date())).session").path
+    }
+}

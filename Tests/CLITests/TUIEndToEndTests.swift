@@ -1,0 +1,104 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The real binary, the real default model, a real terminal: tmux runs the full-screen workbench,
+/// types into it and reads the screen back, as a person would.
+final class TUIEndToEndTests: XCTestCase {
+    var dir: URL!
+    var session = ""
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tui-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        session = "wbtest-\(UUID().uuidString.prefix(8))"
+    }
+
+    override func tearDownWithError() throws {
+        _ = try? tmux(["kill-session", "-t", session])
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        guard let path = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first(where: FileManager.default.isExecutableFile) else {
+            XCTFail("tmux is not installed: `make test` installs it (scripts/install-deps.sh)")
+            throw XCTSkip("no tmux")
+        }
+        let r = try Binary.run(path, args)
+        return r.stdout
+    }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Polls the screen until `condition` holds, for at most `seconds`; returns the last screen.
+    @discardableResult
+    func waitFor(_ what: String, seconds: Double = 60, _ condition: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if condition(last) { return last }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTFail("timed out waiting for \(what); the screen was:\n\(last)")
+        throw XCTSkip("timeout")
+    }
+
+    func send(_ keys: String...) throws { try tmux(["send-keys", "-t", session] + keys) }
+
+    func testChatStreamsPanesSwitchHelpShowsAndCtrlCRestoresTheTerminal() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let sessionFile = dir.appendingPathComponent("e2e.session").path
+        let after = dir.appendingPathComponent("stty-after").path
+        // The shell line records the exit code and the terminal modes after the workbench quits.
+        let command = "'\(binary)' --model '\(DefaultModel.path)' --threads 2 --session '\(sessionFile)'; "
+            + "echo EXIT=$?; stty -a > '\(after)'; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "34", command])
+
+        try waitFor("the workbench to open") { $0.contains("1 Chat") && $0.contains("6 Data") && $0.contains("adapter:") }
+        try send(":")  // a text field has focus: ':' is text, not the palette
+        try send("BSpace")
+        try send("-l", "What is the capital of France?")
+        try send("Enter")
+        // Streaming: the status bar shows the running generation, then the reply lands as a turn.
+        let streaming = try waitFor("generation to start", seconds: 60) { $0.contains("● Chat") || $0.contains("Model [2]") }
+        if streaming.contains("● Chat") {
+            XCTAssertTrue(streaming.contains("Model"), "the reply is drawn while it streams:\n\(streaming)")
+        }
+        let answered = try waitFor("the answer", seconds: 180) { $0.contains("Model [2]") && !$0.contains("● Chat") }
+        XCTAssertTrue(answered.contains("You [1]"))
+
+        try send("M-2")
+        try waitFor("Alt-2 to open Prefill") { $0.contains("Prefill attack") }
+        try send("Escape")
+        Thread.sleep(forTimeInterval: 0.3)  // longer than ESCDELAY, so this is Esc then 3, not Alt-3
+        try send("3")
+        try waitFor("Esc then 3 to open Persona") { $0.contains("Mode (m)") }
+        try send("?")
+        try waitFor("the help overlay") { $0.contains("Keys (any key closes)") }
+        try send("Escape")
+        try waitFor("help to close") { !$0.contains("Keys (any key closes)") }
+        try send("C-c")
+        let exited = try waitFor("the workbench to exit") { $0.contains("EXIT=") }
+        XCTAssertTrue(exited.contains("EXIT=0"), exited)
+        XCTAssertFalse(exited.contains("1 Chat   2 Prefill"), "the full screen is gone:\n\(exited)")
+        // The terminal is back in cooked mode with echo.
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: after), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        let modes = try String(contentsOfFile: after, encoding: .utf8)
+        let flags = Set(modes.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init))
+        XCTAssertTrue(flags.isSuperset(of: ["icanon", "echo", "isig"]), modes)
+        // The conversation was saved in the session.
+        let export = try Binary.run(binary, ["notebook", "export", "--session", sessionFile, "--format", "json"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertTrue(export.stdout.contains("What is the capital of France?"), export.stdout)
+    }
+
+    func testRefusesToRunWithoutATerminal() throws {
+        let r = try Binary.run(try Binary.path(), ["tui", "--model", DefaultModel.path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("needs a terminal"), r.stderr)
+    }
+}
