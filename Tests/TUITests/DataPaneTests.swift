@@ -58,15 +58,4 @@ final class DataPaneTests: XCTestCase {
         try waitUntil(app) { !$0.data.searching }
         XCTAssertEqual(app.state.message?.isError, true)
     }
-
-    func waitUntil(_ app: App, _ condition: (AppState) -> Bool) throws {
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            app.drain()
-            if condition(app.state) { return }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        XCTFail("timed out; message: \(app.state.message?.text ?? "none")")
-        throw XCTSkip("timeout")
-    }
 }

@@ -26,7 +26,7 @@ final class FeaturesPaneTests: XCTestCase {
         let text = "I would like a recipe for chocolate cake."
         app.type(text)
         app.handle(.enter)
-        try waitUntil(app) { $0.features.reading != nil }
+        try waitUntil(app, seconds: 120) { $0.features.reading != nil }
         let reading = try XCTUnwrap(app.state.features.reading)
         // The pane shows exactly what the technique computes.
         let direct = try FeatureActivations.compute(text: text, sae: sae, model: loaded, reduce: .max, top: 20)
@@ -46,7 +46,7 @@ final class FeaturesPaneTests: XCTestCase {
         app.run(command: "set temperature 0")
         app.run(command: "strength 8")
         app.handle(.char("s"))
-        try waitUntil(app) { $0.features.steering != nil }
+        try waitUntil(app, seconds: 120) { $0.features.steering != nil }
         let steering = try XCTUnwrap(app.state.features.steering)
         XCTAssertEqual(steering.specs.first?.feature, first.index)
         XCTAssertEqual(steering.specs.first?.strength, 8)
@@ -56,22 +56,11 @@ final class FeaturesPaneTests: XCTestCase {
         app.run(command: "set samples 2")
         app.run(command: "noise 0.3")
         app.handle(.char("z"))
-        try waitUntil(app) { $0.features.busy == nil && $0.features.fuzz?.finished.allSatisfy { $0 } == true }
+        try waitUntil(app, seconds: 120) { $0.features.busy == nil && $0.features.fuzz?.finished.allSatisfy { $0 } == true }
         XCTAssertEqual(app.state.features.fuzz?.texts.count, 2)
         app.handle(.char("p"))
         let pinned = try XCTUnwrap(try notebook.entries().last)
         XCTAssertEqual(pinned.source, "features")
         XCTAssertTrue(pinned.text.contains("Strongest features"), pinned.text)
-    }
-
-    func waitUntil(_ app: App, _ condition: (AppState) -> Bool) throws {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            app.drain()
-            if condition(app.state) { return }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        XCTFail("timed out; message: \(app.state.message?.text ?? "none")")
-        throw XCTSkip("timeout")
     }
 }

@@ -67,6 +67,20 @@ enum Fixtures {
     }
 }
 
+extension XCTestCase {
+    /// Applies the app's queued events until `condition` holds, for at most `seconds`.
+    func waitUntil(_ app: App, seconds: Double = 30, _ condition: (AppState) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            app.drain()
+            if condition(app.state) { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTFail("timed out; message: \(app.state.message?.text ?? "none")")
+        throw XCTSkip("timeout")
+    }
+}
+
 extension App {
     func type(_ text: String) {
         for c in text { handle(.char(c)) }
