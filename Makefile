@@ -12,6 +12,7 @@ build:
 	$(SWIFT) build -c $(CONFIG) --product workbench
 
 test: deps models
+	python3 -m unittest organism/test_data.py
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing
 
