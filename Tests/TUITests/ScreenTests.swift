@@ -219,6 +219,21 @@ final class ScreenTests: XCTestCase {
         XCTAssertTrue(app.state.shouldQuit, "Ctrl-C quits from a text field")
     }
 
+    func testCtrlCMidGenerationQuitsAndTheRunIsCancelled() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("tell me a story")
+        app.handle(.enter)
+        runner.stream(["Once upon"])
+        app.drain()
+        XCTAssertTrue(app.state.isGenerating)
+        app.handle(.ctrl("c"))
+        XCTAssertTrue(app.state.shouldQuit)
+        // What the terminal loop does on the way out: the generation is asked to stop.
+        app.cancelGeneration()
+        XCTAssertEqual(runner.cancelCount, 1)
+    }
+
     func testQuitOnlyOutsideTextFields() throws {
         let app = try Fixtures.app()
         app.type("q")
