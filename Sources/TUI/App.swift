@@ -537,15 +537,20 @@ public final class App: @unchecked Sendable {
 
     // MARK: scrolling and search
 
-    private func scroll(_ lines: Int) {
+    /// `lines` > 0 moves the view up (towards the start of the text).
+    private func scroll(_ up: Int) {
+        // Top-anchored panes count their offset from the top, the others from the bottom.
+        let lines = Screen.anchorsTop(state.pane) ? -up : up
+        let layout = Screen.bodyLayout(state, pane: state.pane)
+        let limit = max(0, layout.lines.count - layout.height)
+        func moved(_ offset: Int) -> Int { min(limit, max(0, offset + lines)) }
         switch state.pane {
-        case .chat: state.chat.scroll = max(0, state.chat.scroll + lines)
-        case .prefill: state.prefill.scroll = max(0, state.prefill.scroll + lines)
-        case .persona: state.persona.scroll = max(0, state.persona.scroll + lines)
-        case .notebook: state.notebook.scroll = max(0, state.notebook.scroll + lines)
-        case .data: state.data.scroll = max(0, state.data.scroll + lines)
-        case .features: state.features.scroll = max(0, state.features.scroll + lines)
-        default: break
+        case .chat: state.chat.scroll = moved(state.chat.scroll)
+        case .prefill: state.prefill.scroll = moved(state.prefill.scroll)
+        case .persona: state.persona.scroll = moved(state.persona.scroll)
+        case .notebook: state.notebook.scroll = moved(state.notebook.scroll)
+        case .data: state.data.scroll = moved(state.data.scroll)
+        case .features: state.features.scroll = moved(state.features.scroll)
         }
     }
 
@@ -568,8 +573,8 @@ public final class App: @unchecked Sendable {
         }
         let i = ((index % lines.count) + lines.count) % lines.count
         state.searchMatch[state.pane] = i
-        // scroll counts rows up from the bottom; put the match near the top of the view.
-        let fromBottom = max(0, layout.lines.count - lines[i] - layout.height)
+        // Put the match at the top of the view (offsets count from the top or the bottom by pane).
+        let fromBottom = Screen.anchorsTop(state.pane) ? lines[i] : max(0, layout.lines.count - lines[i] - layout.height)
         switch state.pane {
         case .chat: state.chat.scroll = fromBottom
         case .prefill: state.prefill.scroll = fromBottom

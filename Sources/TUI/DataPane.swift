@@ -74,7 +74,7 @@ extension App {
                 let doc = Result { try holder.dataIndex?.document(id: id) }
                 return { app in
                     switch doc {
-                    case .success(let d?): app.state.data.open = d; app.state.data.scroll = 1_000_000
+                    case .success(let d?): app.state.data.open = d; app.state.data.scroll = 0
                     case .success(nil): app.state.message = ("no document \(id)", true)
                     case .failure(let e): app.state.message = ("\(e)", true)
                     }

@@ -118,16 +118,18 @@ extension App {
     func readFeatures(_ text: String, source: String) {
         let reduce = state.features.reduce
         featureWork("reading features") { tools in
-            let reading = try FeatureActivations.compute(text: text, sae: tools.sae, model: tools.loaded, reduce: reduce, top: 20)
-            // Per-token activations of the top features, for the "where it fires" view.
-            let capture = try ActivationCapture.read(text, at: reading.point, model: tools.loaded)
+            guard let point = tools.sae.hookPoint else { throw FeatureIndex.Failure.noHookPoint(tools.sae.hookName) }
+            let capture = try ActivationCapture.read(text, at: point, model: tools.loaded)
             let encoded = capture.perToken.map { tools.sae.encode($0) }
+            // Position 0 is the attention sink: its huge norm lights up features of its own, so it is
+            // left out of the ranking (as the feature index leaves it out) unless it is all there is.
+            let ranked = encoded.count > 1 ? Array(encoded.dropFirst()) : encoded
+            let reduced = FeatureActivations.reduction(ranked, reduce, width: tools.sae.dSAE)
+            let top = FeatureActivations.topFeatures(reduced, top: 20)
             var perToken: [Int: [Float]] = [:]
-            for f in reading.features { perToken[f.index] = encoded.map { $0[f.index] } }
-            let tokens = reading.tokens.map { tools.loaded.tokenizer.tokenText($0) }
-            let labelled = reading.features.map { f in
-                FeatureActivation(index: f.index, activation: f.activation, label: f.label ?? tools.labels[f.index])
-            }
+            for f in top { perToken[f.index] = encoded.map { $0[f.index] } }
+            let tokens = capture.tokens.map { tools.loaded.tokenizer.decode([$0], renderSpecial: true) }
+            let labelled = top.map { FeatureActivation(index: $0.index, activation: $0.activation, label: tools.labels[$0.index]) }
             let result = FeatureTokens(source: source, tokens: tokens, top: labelled, perToken: perToken)
             return { app in
                 app.state.features.reading = result
@@ -322,7 +324,7 @@ extension Screen {
         switch f.list {
         case .reading:
             if let r = f.reading {
-                out.append(StyledLine("Strongest features (\(f.reduce.rawValue)) on the \(r.source): j/k select, s steer, d detail", Style(.title)))
+                out.append(StyledLine("Strongest features (\(f.reduce.rawValue), position 0 left out) on the \(r.source): j/k select, s steer", Style(.title)))
                 for (i, a) in r.top.enumerated() { out.append(featureRow(i == f.selected, a.index, String(format: "%8.3f", a.activation), a.label)) }
                 if r.top.indices.contains(f.selected), let acts = r.perToken[r.top[f.selected].index] {
                     out.append(StyledLine())

@@ -168,12 +168,15 @@ public enum Screen {
         let bottomRows = min(v.bottom.count, max(0, inner.maxY - y))
         let bodyHeight = max(0, inner.maxY - y - bottomRows - (bottomRows > 0 ? 1 : 0))
         let scroll = min(scrollOffset(s, s.pane), max(0, v.body.count - bodyHeight))
-        let first = max(0, v.body.count - bodyHeight - scroll)
+        // Streaming panes follow the end (scroll counts rows up from the bottom); browsing panes
+        // start at the top (scroll counts rows down).
+        let first = anchorsTop(s.pane) ? scroll : max(0, v.body.count - bodyHeight - scroll)
         for (i, line) in v.body[first..<min(v.body.count, first + bodyHeight)].enumerated() {
             buf.put(line, x: inner.x, y: y + i, limit: inner.maxX)
         }
-        if scroll > 0, bodyHeight > 0 {
-            let tag = " ↑ \(scroll) more below (G) "
+        let below = v.body.count - first - bodyHeight
+        if below > 0, bodyHeight > 0 {
+            let tag = " ↓ \(below) more below (j, PgDn, G) "
             buf.put(tag, x: inner.maxX - CellWidth.of(tag), y: y + bodyHeight - 1, style: Style(.dim, reverse: true))
         }
         if bottomRows > 0 {
@@ -187,6 +190,9 @@ public enum Screen {
             }
         }
     }
+
+    /// Panes read from the top (lists, documents) rather than following streamed text at the end.
+    public static func anchorsTop(_ pane: Pane) -> Bool { pane == .features || pane == .notebook || pane == .data }
 
     static func scrollOffset(_ s: AppState, _ pane: Pane) -> Int {
         switch pane {

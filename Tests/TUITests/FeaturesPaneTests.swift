@@ -28,14 +28,17 @@ final class FeaturesPaneTests: XCTestCase {
         app.handle(.enter)
         try waitUntil(app, seconds: 120) { $0.features.reading != nil }
         let reading = try XCTUnwrap(app.state.features.reading)
-        // The pane shows exactly what the technique computes.
-        let direct = try FeatureActivations.compute(text: text, sae: sae, model: loaded, reduce: .max, top: 20)
-        XCTAssertEqual(reading.top.map(\.index), direct.features.map(\.index))
-        XCTAssertEqual(reading.top.map(\.activation), direct.features.map(\.activation))
+        // The pane ranks by the max over every token but the attention sink at position 0.
+        let capture = try ActivationCapture.read(text, at: try XCTUnwrap(sae.hookPoint), model: loaded)
+        let encoded = capture.perToken.dropFirst().map { sae.encode($0) }
+        let expected = FeatureActivations.topFeatures(FeatureActivations.reduction(Array(encoded), .max, width: dSAE), top: 20)
+        XCTAssertEqual(reading.top.map(\.index), expected.map(\.index))
+        XCTAssertEqual(reading.top.map(\.activation), expected.map(\.activation))
+        XCTAssertEqual(reading.tokens.joined(), text, "tokens are shown as text, not as BPE symbols")
         let first = try XCTUnwrap(reading.top.first)
-        XCTAssertEqual(reading.perToken[first.index]?.max(), first.activation, "max over tokens is the reduced value")
+        XCTAssertEqual(reading.perToken[first.index]?.dropFirst().max(), first.activation, "max over tokens is the reduced value")
         var screen = Screen.render(app.state)
-        XCTAssertTrue(screen.text.contains("Strongest features (max)"), screen.text)
+        XCTAssertTrue(screen.text.contains("Strongest features (max, position 0 left out)"), screen.text)
         XCTAssertTrue(screen.text.contains("Where #\(first.index) fires"))
         XCTAssertGreaterThan(screen.cells(withRole: .match).count, 0, "active tokens are marked")
         app.handle(.char("j"))
