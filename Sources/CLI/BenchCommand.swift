@@ -24,17 +24,8 @@ struct Bench: ParsableCommand {
         let cache = model.makeCache(capacity: promptTokens + genTokens + 1)
 
         func once() throws -> (prefill: Double, decode: Double) {
-            cache.truncate(to: 0)
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            var logits = try model.forward(prompt, cache: cache)
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            var token: TokenID = 0
-            for _ in 0..<genTokens {
-                token = Bench.argmax(logits)
-                logits = try withUnsafePointer(to: &token) { try model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache) }
-            }
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            return (Double(promptTokens) / (Double(t1 - t0) / 1e9), Double(genTokens) / (Double(t2 - t1) / 1e9))
+            let t = try Bench.timePrefillAndDecode(model, prompt: prompt, genTokens: genTokens, cache: cache)
+            return (Double(promptTokens) / t.prefill, Double(genTokens) / t.decode)
         }
 
         _ = try once() // warm-up: page in the weights, spin up the workers
@@ -88,17 +79,7 @@ struct Bench: ParsableCommand {
         func once(_ hooks: ActivationHooks?) throws -> (prefill: Double, decode: Double) {
             model.hooks = hooks
             defer { model.hooks = nil }
-            cache.truncate(to: 0)
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            var logits = try model.forward(prompt, cache: cache)
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            var token: TokenID = 0
-            for _ in 0..<genTokens {
-                token = Bench.argmax(logits)
-                logits = try withUnsafePointer(to: &token) { try model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache) }
-            }
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            return (Double(t1 - t0) / 1e9, Double(t2 - t1) / 1e9)
+            return try Bench.timePrefillAndDecode(model, prompt: prompt, genTokens: genTokens, cache: cache)
         }
         for m in modes { _ = try once(m.hooks) } // warm-up
         var prefill = [[Double]](repeating: [], count: modes.count), decode = prefill
@@ -147,6 +128,22 @@ struct Bench: ParsableCommand {
         let chunk = tokenizer.encode(paragraph, parseSpecial: false)
         while ids.count < count { ids.append(contentsOf: chunk) }
         return Array(ids.prefix(count))
+    }
+
+    /// Seconds for the prompt from an empty cache, then for `genTokens` greedy decode steps.
+    static func timePrefillAndDecode(_ model: any LanguageModel, prompt: [TokenID], genTokens: Int,
+                                     cache: KVCache) throws -> (prefill: Double, decode: Double) {
+        cache.truncate(to: 0)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var logits = try model.forward(prompt, cache: cache)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        var token: TokenID = 0
+        for _ in 0..<genTokens {
+            token = argmax(logits)
+            logits = try withUnsafePointer(to: &token) { try model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache) }
+        }
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        return (Double(t1 - t0) / 1e9, Double(t2 - t1) / 1e9)
     }
 
     static func argmax(_ logits: UnsafeBufferPointer<Float>) -> TokenID {
