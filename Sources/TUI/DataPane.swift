@@ -143,12 +143,9 @@ extension Screen {
         for h in hit.highlights where h.start >= 0 {
             for i in h.start..<min(chars.count, h.start + h.length) { marked[i] = true }
         }
-        var spans: [Span] = []
-        for (c, m) in zip(chars, marked) {
-            let style = m ? Style(.match, bold: true) : Style(.normal)
-            if let last = spans.last, last.style == style { spans[spans.count - 1].text.append(c) } else { spans.append(Span(String(c), style)) }
-        }
-        return StyledLine(spans)
+        var line = StyledLine()
+        for (c, m) in zip(chars, marked) { line.append(String(c), m ? Style(.match, bold: true) : Style(.normal)) }
+        return line
     }
 
     /// The plain words of a query (for marking them in an open document).

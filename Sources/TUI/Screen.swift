@@ -419,11 +419,9 @@ public enum Screen {
         if let c = cursor, c.1 >= width { rows.append(StyledLine()); cursor = (rows.count - 1, 0) }
         // Merge single-character spans of equal style.
         rows = rows.map { line in
-            var merged: [Span] = []
-            for sp in line.spans {
-                if let last = merged.last, last.style == sp.style { merged[merged.count - 1].text += sp.text } else { merged.append(sp) }
-            }
-            return StyledLine(merged)
+            var merged = StyledLine()
+            for sp in line.spans { merged.append(sp.text, sp.style) }
+            return merged
         }
         if rows.count > maxRows {
             let cursorRow = cursor?.0 ?? rows.count - 1
@@ -448,16 +446,15 @@ public enum Screen {
             if r.isEmpty { break }
         }
         guard marked.contains(true) else { return line }
-        var out: [Span] = []
+        var out = StyledLine()
         var i = 0
         for span in line.spans {
             for ch in span.text {
-                let style = marked[i] ? Style(.match, bold: true) : span.style
-                if let last = out.last, last.style == style { out[out.count - 1].text.append(ch) } else { out.append(Span(String(ch), style)) }
+                out.append(String(ch), marked[i] ? Style(.match, bold: true) : span.style)
                 i += 1
             }
         }
-        return StyledLine(out)
+        return out
     }
 
     // MARK: help

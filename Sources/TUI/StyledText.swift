@@ -16,6 +16,12 @@ public struct StyledLine: Equatable, Sendable {
     public init(_ spans: [Span] = []) { self.spans = spans }
     public init(_ text: String, _ style: Style = .normal) { spans = [Span(text, style)] }
     public var plain: String { spans.map(\.text).joined() }
+
+    /// Appends text, extending the last span when the style is the same (so per-character
+    /// styling still draws as a few runs).
+    public mutating func append(_ text: String, _ style: Style) {
+        if let last = spans.last, last.style == style { spans[spans.count - 1].text += text } else { spans.append(Span(text, style)) }
+    }
     public static func + (a: StyledLine, b: StyledLine) -> StyledLine { StyledLine(a.spans + b.spans) }
 }
 
