@@ -14,7 +14,8 @@ build:
 test: deps models
 	python3 -m unittest organism/test_data.py
 	$(SWIFT) build -c $(CONFIG) --build-tests
-	$(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing
+	@# Line-buffered, so a CI log shows the test that was running when it stopped.
+	stdbuf -oL -eL $(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing
 
 deps:
 	@bash scripts/install-deps.sh

@@ -149,17 +149,9 @@ final class NotebookCommandTests: XCTestCase {
     /// The durability promise: notes fed continuously to `add --stdin`, the process SIGKILLed
     /// mid-stream, and every note it acknowledged is in the file with its exact text.
     func testKill9LosesNoAcknowledgedNote() throws {
-        signal(SIGPIPE, SIG_IGN) // writing to the dead child's stdin must fail, not kill the test
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Binary.path())
-        process.arguments = ["notebook", "add", "--session", session, "--stdin"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let writeFD = input.fileHandleForWriting.fileDescriptor
-        let readFD = output.fileHandleForReading.fileDescriptor
+        let process = try Subprocess(try Binary.path(), ["notebook", "add", "--session", session, "--stdin"], stderrToNull: true)
+        let writeFD = process.stdinFD
+        let readFD = process.stdoutFD
 
         // Every line differs and carries text that must survive byte for byte.
         func note(_ i: Int) -> String { "note \(i): \u{1b}[31m \u{1b}]52;c;eA==\u{07} \u{85} \u{202E}rtl \u{0} é 🧪 " + String(repeating: "~", count: i % 50) }
@@ -189,17 +181,17 @@ final class NotebookCommandTests: XCTestCase {
             }
             if !killed && acks.count >= killAfter {
                 // Mid-stream: notes are still in flight and stdin stays open.
-                XCTAssertEqual(kill(process.processIdentifier, SIGKILL), 0)
+                process.kill(SIGKILL)
                 killed = true
             }
         }
-        if !killed { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        try? input.fileHandleForWriting.close()
+        if !killed { process.kill(SIGKILL) }
+        let status = process.wait()
+        process.closeInput()
         XCTAssertTrue(killed, "the child acknowledged only \(acks.count) notes before the deadline")
         XCTAssertTrue(eof, "stdout never closed after the kill")
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
-        XCTAssertEqual(process.terminationStatus, SIGKILL)
+        XCTAssertTrue(status.signalled)
+        XCTAssertEqual(status.code, SIGKILL)
         XCTAssertGreaterThanOrEqual(acks.count, killAfter)
         XCTAssertGreaterThan(sent, acks.count, "the kill came while notes were still in flight")
         XCTAssertEqual(acks, acks.sorted())

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 import XCTest
 
@@ -47,28 +50,132 @@ public enum Binary {
 
     public struct Result { public let status: Int32; public let stdout: String; public let stderr: String }
 
-    public static func run(_ path: String, _ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-        // Read both pipes fully before waiting, so a large output cannot block the child.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let outBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        let outData = outBox.data
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    /// Runs a program to its end with stdin fed from `stdin` (then closed) and both outputs read.
+    /// A child still running after `timeout` seconds is killed and the test fails naming it, so a
+    /// hang is a failure with a message, never a stalled CI run.
+    public static func run(_ path: String, _ args: [String], env: [String: String] = [:], stdin: String? = nil,
+                           timeout: Double = 900, file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let child = try Subprocess(path, args, env: env)
+        if let stdin { child.write(Data(stdin.utf8)) }
+        child.closeInput()
+        var out = Data(), err = Data()
+        let finished = child.readToEnd(stdout: &out, stderr: &err, deadline: Date().addingTimeInterval(timeout))
+        if !finished {
+            child.kill(SIGKILL)
+            XCTFail("\(([path] + args).joined(separator: " ")) did not finish within \(Int(timeout)) s; killed", file: file, line: line)
+        }
+        let status = child.wait()
+        return Result(status: status.code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+}
+
+/// A child process on pipes, spawned and reaped with posix_spawn and a blocking waitpid on its own
+/// pid. Foundation's Process on Linux can miss the exit of a child that forks a daemon (the first
+/// `tmux new-session` starts the tmux server that way) and then waits forever; this cannot.
+public final class Subprocess {
+    public let pid: pid_t
+    public private(set) var stdinFD: Int32
+    public let stdoutFD: Int32
+    public let stderrFD: Int32
+    private var reaped: (code: Int32, signalled: Bool)?
+
+    public init(_ path: String, _ args: [String], env: [String: String] = [:], stderrToNull: Bool = false) throws {
+        func pipePair() throws -> (Int32, Int32) {
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            // pipe2 is not imported; close-on-exec keeps these ends out of other children.
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return (fds[0], fds[1])
+        }
+        let input = try pipePair(), output = try pipePair(), error = try pipePair()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // dup2 onto 0/1/2 clears close-on-exec there; every other pipe end closes at exec.
+        posix_spawn_file_actions_adddup2(&actions, input.0, 0)
+        posix_spawn_file_actions_adddup2(&actions, output.1, 1)
+        if stderrToNull {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, error.1, 2)
+        }
+        let environment = ProcessInfo.processInfo.environment.merging(env) { $1 }.map { "\($0.key)=\($0.value)" }
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, nil, argv, envp)
+        close(input.0); close(output.1); close(error.1)
+        guard rc == 0 else {
+            close(input.1); close(output.0); close(error.0)
+            throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)
+        }
+        pid = child
+        stdinFD = input.1
+        stdoutFD = output.0
+        stderrFD = error.0
+        // Writing to a child that has exited must fail with EPIPE, not kill the test process.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    deinit {
+        if stdinFD >= 0 { close(stdinFD) }
+        close(stdoutFD); close(stderrFD)
+        if reaped == nil { Glibc.kill(pid, SIGKILL); _ = wait() }
+    }
+
+    /// Writes all of `data` to the child's stdin; false when the child closed it.
+    @discardableResult
+    public func write(_ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(stdinFD, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    public func closeInput() {
+        if stdinFD >= 0 { close(stdinFD); stdinFD = -1 }
+    }
+
+    public func kill(_ signal: Int32) { _ = Glibc.kill(pid, signal) }
+
+    /// Reads stdout and stderr until both close or the deadline passes; true when both closed.
+    public func readToEnd(stdout: inout Data, stderr: inout Data, deadline: Date) -> Bool {
+        var open = [stdoutFD: true, stderrFD: true]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while open.values.contains(true) {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return false }
+            var fds = open.filter(\.value).map { pollfd(fd: $0.key, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), Int32(min(left, 1) * 1000))
+            if ready < 0 && errno != EINTR { return false }
+            for p in fds where p.revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    if p.fd == stdoutFD { stdout.append(contentsOf: buffer[0..<n]) } else { stderr.append(contentsOf: buffer[0..<n]) }
+                } else if n == 0 || errno != EINTR {
+                    open[p.fd] = false
+                }
+            }
+        }
+        return true
+    }
+
+    /// Blocks until the child exits: its exit code, or the signal that ended it.
+    @discardableResult
+    public func wait() -> (code: Int32, signalled: Bool) {
+        if let reaped { return reaped }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WTERMSIG by hand: the C macros are not imported.
+        let signalNumber = status & 0x7f
+        let result = signalNumber == 0 ? (code: (status >> 8) & 0xff, signalled: false) : (code: signalNumber, signalled: true)
+        reaped = result
+        return result
     }
 }
