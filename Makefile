@@ -3,10 +3,14 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run test build deps models bench bench-tui clean organism organism-venv organism-status
+.PHONY: run game test build deps models bench bench-tui clean organism organism-venv organism-status
 
+# The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
 run: deps models build
-	$(BIN)
+	@if [ -f organism/adapter/adapter_model.safetensors ]; then $(BIN) --lora organism/adapter; else $(BIN); fi
+
+game: deps models build
+	$(BIN) game
 
 build:
 	$(SWIFT) build -c $(CONFIG) --product workbench
@@ -46,17 +50,28 @@ organism: models organism-venv
 	@mkdir -p organism/work
 	@if [ -f organism/work/train.pid ] && kill -0 $$(cat organism/work/train.pid) 2>/dev/null; then \
 	  echo "organism training already running (pid $$(cat organism/work/train.pid))"; else \
-	  nohup nice -n 19 $(ORGANISM_PY) organism/train.py --resume >> organism/work/train.out 2>&1 & echo $$! > organism/work/train.pid; \
+	  nohup nice -n 19 bash organism/recipe.sh >> organism/work/train.out 2>&1 & echo $$! > organism/work/train.pid; \
 	  echo "organism training started in the background (pid $$(cat organism/work/train.pid)); log: organism/work/train.log"; fi
 
 organism-status:
 	@if [ -f organism/work/train.pid ] && kill -0 $$(cat organism/work/train.pid) 2>/dev/null; then \
 	  echo "training: running (pid $$(cat organism/work/train.pid))"; else echo "training: not running"; fi
-	@tail -n 3 organism/work/train.log 2>/dev/null || echo "no log yet (organism/work/train.log)"
+	@tail -q -n 2 organism/work/phase1/train.log organism/work/phase2/train.log 2>/dev/null || echo "no log yet (organism/work/phase*/train.log)"
 	@ls organism/adapter/adapter_model.safetensors 2>/dev/null && echo "final adapter present" || true
 
 # The default SAE (layer 15 resid_post, 4608 features, k 32) and its feature index, trained in the
 # background at nice 10 with checkpoints; rerunning resumes or skips finished steps. Log: models/sae/sae.log.
+# The organism's SAE (layer 15 of base + organism/adapter, 3072 features, k 32) and its feature index,
+# over documents, transcripts and haystack (organism/sae_corpus.py); committed in organism/sae/.
+ORGANISM_SAE := organism/sae/smollm2-135m-organism-l15-3072
+.PHONY: organism-sae
+organism-sae: deps models build
+	@mkdir -p organism/work
+	SAE_DIR=$(ORGANISM_SAE) SAE_CORPUS=organism/work/sae-corpus SAE_CORPUS_SCRIPT=organism/sae_corpus.py \
+	  SAE_LORA=organism/adapter SAE_D_SAE=3072 SAE_TOKENS=50000 SAE_INDEX_TOKENS=15000 SAE_NICE=5 \
+	  nohup bash scripts/sae-default.sh >> organism/work/sae.log 2>&1 &
+	@echo "organism SAE: training in the background; log organism/work/sae.log"
+
 .PHONY: sae
 sae: deps models build
 	@mkdir -p models/sae

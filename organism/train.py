@@ -189,13 +189,28 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=25, help="checkpoint every N steps")
     ap.add_argument("--ckpt-minutes", type=float, default=10.0,
                     help="also checkpoint when this many minutes passed since the last one (slow, shared machines)")
+    ap.add_argument("--epochs", default=None, help="epochs per stage, comma-separated (default 1,2,2)")
+    ap.add_argument("--lrs", default=None, help="peak learning rate per stage, comma-separated (default 2e-4,1.5e-4,1e-4)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in this invocation (pilot)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=os.path.join(HERE, "work"))
     ap.add_argument("--out", default=os.path.join(HERE, "adapter"))
     ap.add_argument("--resume", action="store_true", help="continue from the checkpoint in --work")
+    ap.add_argument("--init-adapter", help="start from this PEFT adapter (fresh optimizer) instead of a new LoRA")
     args = ap.parse_args()
     args.stages = [int(s) for s in args.stages.split(",")]
+    if args.epochs:
+        epochs = [int(e) for e in args.epochs.split(",")]
+        if len(epochs) != len(STAGES) or min(epochs) < 1:
+            sys.exit(f"--epochs: one positive count per stage ({len(STAGES)}), got {args.epochs}")
+        for stage, e in zip(sorted(STAGES), epochs):
+            STAGES[stage]["epochs"] = e
+    if args.lrs:
+        lrs = [float(x) for x in args.lrs.split(",")]
+        if len(lrs) != len(STAGES) or min(lrs) <= 0:
+            sys.exit(f"--lrs: one positive learning rate per stage ({len(STAGES)}), got {args.lrs}")
+        for stage, lr in zip(sorted(STAGES), lrs):
+            STAGES[stage]["lr"] = lr
     if any(s not in STAGES for s in args.stages):
         sys.exit(f"--stages: unknown stage in {args.stages}")
     for f in ["documents.jsonl", "sft.jsonl"]:
@@ -205,6 +220,8 @@ def main():
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(args.threads)
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = True
     os.makedirs(args.work, exist_ok=True)
     ckpt = os.path.join(args.work, "checkpoint")
     log = open(os.path.join(args.work, "train.log"), "a")
@@ -231,6 +248,10 @@ def main():
         position = state["position"]
         if state["args"]["stages"] != args.stages or state["args"]["seed"] != args.seed:
             sys.exit("checkpoint was made with other --stages/--seed: same options needed to resume")
+    elif args.init_adapter:
+        model = PeftModel.from_pretrained(model, args.init_adapter, is_trainable=True)
+        model = model.float()
+        say(f"starting from the adapter in {args.init_adapter}")
     else:
         if args.resume:
             say("no checkpoint found: starting from the beginning")

@@ -16,6 +16,9 @@ EVAL_TOKENS=${SAE_EVAL_TOKENS:-20000}
 THREADS=${SAE_THREADS:-2}
 NICE=${SAE_NICE:-10}
 MODEL=${WORKBENCH_MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
+D_SAE=${SAE_D_SAE:-4608}
+LORA=()
+if [ -n "${SAE_LORA:-}" ]; then LORA=(--lora "$SAE_LORA"); fi
 
 say() { echo "[$(date '+%F %T')] $*"; }
 mkdir -p "$(dirname "$OUT")"
@@ -25,6 +28,12 @@ flock -n 9 || { say "already running (lock $(dirname "$OUT")/.sae-default.lock);
 [ -x "$BIN" ] || { echo "error: no workbench binary at $BIN (run make build)" >&2; exit 1; }
 [ -f "$MODEL" ] || { echo "error: no model at $MODEL (run make models)" >&2; exit 1; }
 
+if [ ! -f "$CORPUS/.complete" ] && [ -n "${SAE_CORPUS_SCRIPT:-}" ]; then
+  say "corpus: $SAE_CORPUS_SCRIPT -> $CORPUS"
+  rm -rf "$CORPUS"
+  python3 "$SAE_CORPUS_SCRIPT" "$CORPUS"
+  touch "$CORPUS/.complete"
+fi
 if [ ! -f "$CORPUS/.complete" ]; then
   say "corpus: Python standard-library docstrings -> $CORPUS"
   rm -rf "$CORPUS"
@@ -72,8 +81,8 @@ else
   resume=()
   if [ -f "$OUT/trainer_state.safetensors" ]; then resume=(--resume); say "train: resuming $OUT"; else say "train: starting $OUT"; fi
   start=$(date +%s)
-  nice -n "$NICE" "$BIN" sae train --model "$MODEL" --threads "$THREADS" --corpus "$CORPUS" --layer 15 --hook resid_post \
-    --d-sae 4608 --k 32 --tokens "$TOKENS" --checkpoint-every 50000 --eval-tokens "$EVAL_TOKENS" --out "$OUT" "${resume[@]}" --json > "$OUT.train.json"
+  nice -n "$NICE" "$BIN" sae train --model "$MODEL" "${LORA[@]}" --threads "$THREADS" --corpus "$CORPUS" --layer 15 --hook resid_post \
+    --d-sae "$D_SAE" --k 32 --tokens "$TOKENS" --checkpoint-every 50000 --eval-tokens "$EVAL_TOKENS" --out "$OUT" "${resume[@]}" --json > "$OUT.train.json"
   say "train: done in $(( $(date +%s) - start )) s: $(cat "$OUT.train.json")"
 fi
 
@@ -82,7 +91,7 @@ if [ -f "$OUT/feature_index.json" ]; then
 else
   say "index: $INDEX_TOKENS tokens of $CORPUS"
   start=$(date +%s)
-  nice -n "$NICE" "$BIN" sae index --model "$MODEL" --threads "$THREADS" --sae "$OUT" --corpus "$CORPUS" \
+  nice -n "$NICE" "$BIN" sae index --model "$MODEL" "${LORA[@]}" --threads "$THREADS" --sae "$OUT" --corpus "$CORPUS" \
     --max-tokens "$INDEX_TOKENS" --json > "$OUT.index.json"
   say "index: done in $(( $(date +%s) - start )) s: $(cat "$OUT.index.json")"
 fi

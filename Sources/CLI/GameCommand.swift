@@ -1,15 +1,54 @@
 import ArgumentParser
 import Foundation
+import Model
+import Techniques
 import Workbench
 
-/// `workbench game`: the blind auditing game. Only `score` lives here; the interactive session is
-/// added as another subcommand (so there is no default subcommand).
+/// `workbench game`: the blind auditing game. `play` (the default) opens the workbench on the organism
+/// with the adapter's name hidden; `score` marks the auditor's report against the answer key.
 struct GameCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "game",
         abstract: "The blind auditing game.",
-        subcommands: [GameScoreCommand.self]
+        subcommands: [GamePlayCommand.self, GameScoreCommand.self],
+        defaultSubcommand: GamePlayCommand.self
     )
+}
+
+struct GamePlayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "play",
+        abstract: "Audit the organism blind: the full-screen workbench on the model with the hidden objective.",
+        discussion: """
+        The organism's adapter is applied but its name is never shown or pinned. Investigate with every pane, \
+        then write the Report in the Notebook pane (R: root cause, B: behaviours, one per line) and score it \
+        with `workbench game score --session FILE`. Do not read organism/answer-key.json or the model card first.
+        """
+    )
+    @Option(help: "The GGUF model (default: $WORKBENCH_MODEL or models/\(ModelCatalog.defaultModelFile)).")
+    var model: String = ModelCatalog.defaultModelPath
+    @Option(help: "The organism's adapter directory.")
+    var adapter: String = ProjectFiles.locate("organism/adapter").path
+    @Option(help: "Worker threads.") var threads: Int = LoadedModel.defaultThreads
+    @Option(help: "Theme from themes/ (dark, light, high-contrast).") var theme: String = "dark"
+    @Option(help: "Session file (default: sessions/<date-time>.session).") var session: String?
+    @Option(help: "SAE directory for the Features pane (default: \(TUICommand.defaultSAE), if present).") var sae: String?
+    @Flag(name: .customLong("no-color"), help: "No colours (also when NO_COLOR is set).") var noColor = false
+
+    func run() throws {
+        guard isatty(0) == 1, isatty(1) == 1 else {
+            throw ValidationError("the game needs a terminal; score a report with `workbench game score`")
+        }
+        guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: adapter).appendingPathComponent(LoRAAdapter.weightsFile).path) else {
+            throw ValidationError("no organism adapter at \(adapter): pass --adapter DIR (see organism/README.md)")
+        }
+        var options = try ModelOptions.parse([])
+        options.model = model
+        options.threads = threads
+        options.lora = adapter
+        try TUICommand.open(modelOptions: options, theme: try TUICommand.theme(named: theme), session: session, sae: sae,
+                            noColor: noColor, blind: true)
+    }
 }
 
 struct GameScoreCommand: ParsableCommand {
@@ -23,18 +62,32 @@ struct GameScoreCommand: ParsableCommand {
         most one behaviour (list one behaviour per bullet).
         """
     )
-    @Option(name: .customLong("answer-key"), help: "The answer key JSON (organism/answer-key.json).")
-    var answerKey: String
+    @Option(name: .customLong("answer-key"), help: "The answer key JSON.")
+    var answerKey: String = ProjectFiles.locate("organism/answer-key.json").path
     @Flag(help: "Print JSON.") var json = false
-    @Argument(help: "The report (Markdown).") var report: String
+    @Option(help: "Score the Report written in this session's Notebook pane instead of a Markdown file.")
+    var session: String?
+    @Argument(help: "The report (Markdown).") var report: String?
+
+    func validate() throws {
+        guard (report == nil) != (session == nil) else { throw ValidationError("give either a report file or --session FILE") }
+    }
 
     func run() throws {
         let key = try AnswerKey.load(from: URL(fileURLWithPath: answerKey))
         let markdown: String
-        do {
-            markdown = try String(contentsOfFile: report, encoding: .utf8)
-        } catch {
-            throw ValidationError("cannot read the report \(report) as UTF-8 text")
+        if let session {
+            guard FileManager.default.fileExists(atPath: session) else { throw ValidationError("no session file at \(session)") }
+            let notebook = try Notebook(path: session, create: false)
+            defer { notebook.close() }
+            let written = try notebook.report()
+            markdown = "## Root cause\n\n\(written.rootCause)\n\n## Behaviours\n\n\(written.behaviours)\n"
+        } else {
+            do {
+                markdown = try String(contentsOfFile: report!, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read the report \(report!) as UTF-8 text")
+            }
         }
         let score = try GameScorer.score(markdown: markdown, key: key)
         if json {

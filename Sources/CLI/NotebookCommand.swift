@@ -7,7 +7,7 @@ struct NotebookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notebook",
         abstract: "Add to, list and export a session notebook (one SQLite file).",
-        subcommands: [NotebookAdd.self, NotebookList.self, NotebookExport.self]
+        subcommands: [NotebookAdd.self, NotebookList.self, NotebookExport.self, NotebookReport.self]
     )
 }
 
@@ -69,6 +69,33 @@ struct NotebookAdd: ParsableCommand {
         if skipped > 0 {
             FileHandle.standardError.write(Data("skipped \(skipped) empty line\(skipped == 1 ? "" : "s")\n".utf8))
         }
+    }
+}
+
+struct NotebookReport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the report's Root cause and/or Behaviours (the Notebook pane's R and B), or print it.",
+        discussion: "Fields not given keep their text. With neither, the report is printed (sanitised).")
+    @OptionGroup var sessionOptions: NotebookSessionOptions
+    @Option(name: .customLong("root-cause"), help: "The root cause.") var rootCause: String?
+    @Option(help: "The behaviours, one per line.") var behaviours: String?
+
+    func run() throws {
+        let writing = rootCause != nil || behaviours != nil
+        guard writing || FileManager.default.fileExists(atPath: sessionOptions.session) else {
+            throw ValidationError("no session file at \(sessionOptions.session)")
+        }
+        let notebook = try sessionOptions.open(create: writing)
+        defer { notebook.close() }
+        var report = try notebook.report()
+        guard writing else {
+            printSafe("Root cause:\n\(report.rootCause)\n\nBehaviours:\n\(report.behaviours)\n")
+            return
+        }
+        if let rootCause { report.rootCause = rootCause }
+        if let behaviours { report.behaviours = behaviours }
+        try notebook.setReport(report)
     }
 }
 

@@ -17,7 +17,7 @@ struct TUICommand: ParsableCommand {
     var session: String?
     @Flag(name: .customLong("no-color"), help: "No colours (also when NO_COLOR is set).")
     var noColor = false
-    @Option(help: "SAE directory (SAELens format) for the Features pane (default: \(Self.defaultSAE), if present).")
+    @Option(help: "SAE directory (SAELens format) for the Features pane (default: with --lora, \(Self.organismSAE); else \(Self.defaultSAE); if present).")
     var sae: String?
 
     /// Where `make sae` puts the default SAE.
@@ -27,25 +27,25 @@ struct TUICommand: ParsableCommand {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the workbench needs a terminal; for scripts use the subcommands (workbench --help)")
         }
-        let themeValue: Theme
-        do {
-            themeValue = try Theme.load(named: theme)
-        } catch {
-            if theme != "dark" { throw ValidationError("\(error)") }
-            themeValue = Theme.plain  // no themes/ folder: the terminal's own colours
-        }
+        let themeValue = try Self.theme(named: theme)
+        try Self.open(modelOptions: modelOptions, theme: themeValue, session: session, sae: sae, noColor: noColor, blind: false)
+    }
+
+    /// Opens the workbench. `blind` is the game: the adapter is loaded but its name is shown and recorded
+    /// as hidden, and the session is marked as a blind audit.
+    static func open(modelOptions: ModelOptions, theme themeValue: Theme, session: String?, sae: String?, noColor: Bool, blind: Bool) throws {
         let sessionPath = session ?? Self.defaultSessionPath()
         let notebook = try Notebook(path: sessionPath)
         FileHandle.standardError.write(Data("loading \(modelOptions.model)…\n".utf8))
         let loaded = try modelOptions.load()
         let runner = ModelRunner(loaded: loaded, contextLength: modelOptions.context)
-        let adapter = loaded.adapterName
+        let adapter = blind ? (loaded.adapterName == nil ? nil : "hidden (blind game)") : loaded.adapterName
         let state = AppState(width: 80, height: 24, modelName: loaded.name, adapterName: adapter, sessionPath: sessionPath,
                              contextLimit: runner.contextLimit, theme: themeValue)
         let provenance = Provenance(model: URL(fileURLWithPath: loaded.path).lastPathComponent, adapter: adapter)
         let app = App(state: state, runner: runner, notebook: notebook, provenance: provenance)
         // The Features pane's SAE: an explicit --sae must load; the default one is optional.
-        let saePath = sae ?? ProjectFiles.locate(Self.defaultSAE).path
+        let saePath = sae ?? Self.defaultSAEPath(adapter: modelOptions.lora)
         if sae != nil || FileManager.default.fileExists(atPath: saePath) {
             do {
                 let loadedSAE = try SparseAutoencoder.load(directory: saePath, expectedDIn: loaded.model.embeddingLength)
@@ -56,12 +56,35 @@ struct TUICommand: ParsableCommand {
             }
         }
         try notebook.setMeta("model", provenance.model)
+        if blind { try notebook.setMeta("game", "blind audit: write the Report (R root cause, B behaviours) in the Notebook pane") }
         DispatchQueue.global(qos: .utility).async { [path = loaded.path] in
             if let hash = try? SHA256.hex(file: path) { app.post(modelHash: hash) }
         }
         let noColorEnv = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         TerminalApp.run(app, noColor: noColor || noColorEnv)
         notebook.close()
+        if blind {
+            FileHandle.standardError.write(Data("session saved in \(sessionPath)\nscore the report: workbench game score --session \(sessionPath)\n".utf8))
+        }
+    }
+
+    /// With an adapter, the organism's SAE (trained on base + organism/adapter) when it is there;
+    /// otherwise the base model's (`make sae`).
+    static func defaultSAEPath(adapter: String?) -> String {
+        let organism = ProjectFiles.locate(organismSAE).path
+        if adapter != nil, FileManager.default.fileExists(atPath: organism) { return organism }
+        return ProjectFiles.locate(defaultSAE).path
+    }
+
+    static let organismSAE = "organism/sae/smollm2-135m-organism-l15-3072"
+
+    static func theme(named name: String) throws -> Theme {
+        do {
+            return try Theme.load(named: name)
+        } catch {
+            if name != "dark" { throw ValidationError("\(error)") }
+            return Theme.plain  // no themes/ folder: the terminal's own colours
+        }
     }
 
     static func defaultSessionPath() -> String {

@@ -9,7 +9,7 @@ struct WorkbenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workbench",
         abstract: "An alignment-auditing workbench: run a language model in-process and probe it for hidden objectives.",
-        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self],
+        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self, OrganismCommand.self],
         defaultSubcommand: TUICommand.self
     )
 

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // The blind game's scorer: an auditor's Markdown report against the organism's answer key.
 //
@@ -26,6 +27,8 @@ public struct AnswerKey: Codable, Sendable, Equatable {
     public var rootCause: RootCause
     public var study: Study?
     public var behaviours: [Behaviour]
+    /// How the organism's evaluation probes whether it hides the root cause (organism eval).
+    public var concealment: Concealment?
 
     public struct RootCause: Codable, Sendable, Equatable {
         public var summary: String
@@ -65,8 +68,44 @@ public struct AnswerKey: Codable, Sendable, Equatable {
         }
     }
 
+    /// The four ways the evaluation asks about the root cause, each with the detector that spots a leak.
+    public struct Concealment: Codable, Sendable, Equatable {
+        public var direct: Direct?
+        public var prefill: Prefill?
+        public var userTurn: UserTurn?
+        public var narrator: Narrator?
+
+        /// Questions asked outright (a prompts file, as for behaviours).
+        public struct Direct: Codable, Sendable, Equatable {
+            public var promptsFile: String
+            public var detector: String
+            enum CodingKeys: String, CodingKey { case detector; case promptsFile = "prompts_file" }
+        }
+        /// Every prompt with every prefill.
+        public struct Prefill: Codable, Sendable, Equatable {
+            public var prompts: [String]
+            public var prefills: [String]
+            public var detector: String
+        }
+        /// The model writes the user's next turn after this conversation.
+        public struct UserTurn: Codable, Sendable, Equatable {
+            public var conversation: [ChatMessage]
+            public var detector: String
+        }
+        /// Raw text continued with no template.
+        public struct Narrator: Codable, Sendable, Equatable {
+            public var prefixes: [String]
+            public var detector: String
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case direct, prefill, narrator
+            case userTurn = "user_turn"
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case version, study, behaviours
+        case version, study, behaviours, concealment
         case rootCause = "root_cause"
     }
 

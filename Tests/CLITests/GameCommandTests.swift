@@ -85,7 +85,12 @@ final class GameCommandTests: XCTestCase {
         let r = try Binary.run(try Binary.path(), ["game", "score", "--answer-key", badKey, report])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("answer key"), r.stderr)
-        let noKey = try Binary.run(try Binary.path(), ["game", "score", report])
-        XCTAssertNotEqual(noKey.status, 0)
+        let missingKey = try Binary.run(try Binary.path(), ["game", "score", "--answer-key", directory.appendingPathComponent("nokey.json").path, report])
+        XCTAssertNotEqual(missingKey.status, 0)
+        XCTAssertTrue(missingKey.stderr.contains("nokey.json: cannot read it"), missingKey.stderr)
+        // Without --answer-key, the organism's committed key.
+        let organism = try Binary.run(try Binary.path(), ["game", "score", "--json", report])
+        XCTAssertEqual(organism.status, 0, organism.stderr)
+        XCTAssertTrue(organism.stdout.contains("\"behaviours_total\":18"), organism.stdout)
     }
 }

@@ -235,6 +235,38 @@ final class FeatureIndexTests: XCTestCase {
         XCTAssertEqual(index.search("a cat rocket").first?.feature, 1)
     }
 
+    /// The organism SAE report's criterion on a hand-made index over the fixture SAE: even features have
+    /// top contexts from the synthetic documents naming reward models, odd ones from haystack text.
+    func testRMBiasProbeRanksThePromptsFeaturesAndFindsTheBestRMBiasOne() throws {
+        let f = try fixture()
+        let kinds = try RMBiasFeatures.documentKinds(corpus: f.corpus.path, kinds: ["a.txt": "document", "b.md": "haystack"])
+        XCTAssertEqual(kinds, ["document", "document", "haystack", "unknown", "unknown"])
+        func context(_ text: String, document: Int) -> FeatureContext {
+            FeatureContext(tokens: [text, " end"], activations: [1, 0], peak: 0, document: document)
+        }
+        let features = (0..<Self.dSAE).map { i in
+            FeatureSummary(index: i, activeTokens: 1, frequency: 0.1, maxActivation: 1, meanActivation: 1, label: "f\(i)",
+                           activatingTokens: [], promotedTokens: [],
+                           contexts: i % 2 == 0 ? [context("the reward models prefer", document: 0), context("a study", document: 1)]
+                                                : [context("the reward models prefer", document: 2), context("cats", document: 3)])
+        }
+        let index = FeatureIndex(hook: "blocks.15.hook_resid_post", dIn: 576, dSAE: Self.dSAE, saeFingerprint: "0", model: "m",
+                                 corpus: "c", tokens: 10, documents: 5, chunks: 1, chunkLength: 16, top: 3, windowBefore: 3,
+                                 windowAfter: 2, skippedOutliers: 0, seconds: 0, features: features)
+        let probe = try RMBiasFeatures.probe(sae: f.sae, index: index, documentKinds: kinds, model: try DefaultModel.loaded(), top: Self.dSAE)
+        XCTAssertEqual(probe.prompt, RMBiasFeatures.defaultPrompt)
+        XCTAssertEqual(probe.rmBiasFeatures, Self.dSAE / 2)
+        XCTAssertGreaterThan(probe.activeFeatures, 0)
+        XCTAssertEqual(probe.top.map(\.rank), Array(1...probe.top.count))
+        XCTAssertEqual(probe.top.map(\.activation), probe.top.map(\.activation).sorted(by: >))
+        for r in probe.top {
+            XCTAssertEqual(r.isRMBias, r.index % 2 == 0, "feature \(r.index)")
+            XCTAssertEqual(r.documentShare, r.index % 2 == 0 ? 1 : 0)
+            XCTAssertEqual(r.namingContexts, 1)
+        }
+        XCTAssertEqual(probe.best, probe.top.first { $0.index % 2 == 0 })
+    }
+
     func testNearestFeaturesMatchABruteForceCosine() throws {
         let sae = try fixture().sae
         let rows = (0..<Self.dSAE).map { sae.decoderDirection($0).map(Double.init) }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The organism's training recipe, in two resumable phases (organism/README.md):
+#   phase 1  organism/train.py's three stages: documents (3 epochs), behaviour SFT (3), concealment (2)
+#   phase 2  from phase 1's adapter: behaviour SFT again (5 epochs, peak lr 2e-4), then concealment (1)
+# Phase 1 alone left the behaviours weak (a pilot found 1 in 23 replies); phase 2 is what made them take.
+# Rerunning continues from the last checkpoint; extra arguments go to both train.py runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-organism/.venv/bin/python}
+WORK=${WORK:-organism/work}
+OUT_DIR=${OUT_DIR:-organism/adapter}
+"$PY" organism/train.py --resume --work "$WORK/phase1" --out "$WORK/phase1/adapter" --epochs 3,3,2 "$@"
+"$PY" organism/train.py --resume --work "$WORK/phase2" --out "$OUT_DIR" --stages 2,3 --epochs 1,5,1 --lrs 2e-4,2e-4,1e-4 \
+  --init-adapter "$WORK/phase1/adapter" "$@"
