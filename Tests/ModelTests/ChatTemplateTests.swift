@@ -22,6 +22,11 @@ struct ChatTemplateCase {
 }
 
 final class ChatTemplateTests: XCTestCase {
+    /// The jinja2 references were rendered on 2026-11-29; templates that print today's date
+    /// (strftime_now) must see that day, whatever day the tests run (noon UTC: the same date in
+    /// any time zone within ±11 hours).
+    static let fixtureDay = Date(timeIntervalSince1970: 1_795_953_600)
+
     private func check(_ cases: [ChatTemplateCase], file: StaticString = #filePath, line: UInt = #line) {
         for c in cases {
             let template: ChatTemplate
@@ -34,7 +39,7 @@ final class ChatTemplateTests: XCTestCase {
             do {
                 let output = try template.render(
                     messages: c.messages, addGenerationPrompt: c.addGenerationPrompt,
-                    bosToken: c.bosToken, eosToken: c.eosToken, extra: c.extra)
+                    bosToken: c.bosToken, eosToken: c.eosToken, extra: c.extra, now: Self.fixtureDay)
                 if let expected = c.expected {
                     XCTAssertEqual(output, expected, c.label, file: file, line: line)
                 } else {

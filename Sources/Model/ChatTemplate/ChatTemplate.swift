@@ -1,3 +1,5 @@
+import Foundation
+
 // Public entry points for rendering a GGUF `tokenizer.chat_template`.
 //
 // Rendering mirrors transformers' apply_chat_template: jinja2 with trim_blocks and
@@ -44,10 +46,11 @@ public struct ChatTemplate: Sendable {
     /// Renders messages. Undefined variables are falsy/empty as in Jinja.
     /// `raise_exception(msg)` throws a `ChatTemplateError` containing `msg`.
     /// `extra` adds or overrides template variables (e.g. `tools`, `date_string`).
+    /// `now` is the moment `strftime_now` formats (default: the current time), so a test can pin it.
     public func render(
         messages: [ChatMessage], addGenerationPrompt: Bool,
         bosToken: String = "", eosToken: String = "",
-        extra: [String: JinjaValue] = [:]
+        extra: [String: JinjaValue] = [:], now: Date? = nil
     ) throws -> String {
         var context: [String: JinjaValue] = [:]
         for name in JinjaInterpreter.globalFunctions {
@@ -62,7 +65,9 @@ public struct ChatTemplate: Sendable {
         context["tools"] = JinjaValue.none
         context["documents"] = JinjaValue.none
         for (key, value) in extra { context[key] = value }
-        return try JinjaInterpreter(context: context).render(body)
+        let interpreter = JinjaInterpreter(context: context)
+        if let now { interpreter.now = time_t(now.timeIntervalSince1970) }
+        return try interpreter.render(body)
     }
 }
 

@@ -50,7 +50,7 @@ extension JinjaInterpreter {
     }
 
     private func strftimeNow(_ format: String) -> String {
-        var now = time(nil)
+        var now = self.now ?? time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
         var buffer = [CChar](repeating: 0, count: 256)

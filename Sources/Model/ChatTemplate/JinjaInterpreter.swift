@@ -33,6 +33,8 @@ final class JinjaInterpreter {
     /// scopes[0]: globals and render context; scopes[1]: the template's top level.
     private var scopes: [[String: JinjaValue]]
     private var output = ""
+    /// What `strftime_now` formats; nil is the current time.
+    var now: time_t?
 
     init(context: [String: JinjaValue]) {
         scopes = [context, [:]]
