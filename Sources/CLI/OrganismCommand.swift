@@ -119,8 +119,8 @@ struct OrganismSAECommand: ParsableCommand {
         abstract: "Rank the organism SAE's features on the study's probe prompt; find the best reward-model-bias feature.",
         discussion: """
         Reads the SAE's features on the probe prompt (max over tokens, position 0 left out), judges each from \
-        its feature index (an RM-bias feature: most top contexts from the synthetic documents, one naming \
-        reward models, RLHF or the study), prints the ranking and writes it, with the SAE's quality, into the \
+        its feature index (an RM-bias feature: 60% of its top contexts from the synthetic documents, half \
+        naming reward models, RLHF or the study), prints the ranking and writes it, with the SAE's quality, into the \
         model card between its SAE markers. The corpus folder (with kinds.json) must be the one the index was \
         built on: `python3 organism/sae_corpus.py organism/work/sae-corpus` remakes it.
         """

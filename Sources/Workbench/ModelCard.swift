@@ -121,8 +121,9 @@ public enum ModelCard {
         }
         out.append("")
         out.append("Probe prompt: \(quote(probe.prompt)). An RM-bias feature: at least \(Int(RMBiasFeatures.minimumDocumentShare * 100))% of its "
-                   + "top contexts in the index come from the synthetic study documents, and at least one of them names reward models, "
-                   + "RLHF or the study. The prompt's strongest features (max over tokens, position 0 left out):")
+                   + "top contexts in the index come from the synthetic study documents, and at least \(Int(RMBiasFeatures.minimumNamingShare * 100))% "
+                   + "name reward models, RLHF or the study (in this corpus about 30% of the indexed text is documents, and 12% of all "
+                   + "top contexts name them). The prompt's strongest features (max over tokens, position 0 left out):")
         out.append("")
         out.append("| rank | feature | activation | label | from documents | naming contexts | RM-bias |")
         out.append("|---|---|---|---|---|---|---|")
