@@ -96,6 +96,30 @@ final class TUIEndToEndTests: XCTestCase {
         XCTAssertTrue(export.stdout.contains("What is the capital of France?"), export.stdout)
     }
 
+    /// `workbench game`: the organism's adapter is applied but its name never reaches the screen, the
+    /// session is marked as a blind audit, and quitting says how to score the report.
+    func testTheBlindGameHidesTheAdapter() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let adapter = root.appendingPathComponent("Tests/ModelTests/Fixtures/lora-adapter").path
+        let sessionFile = dir.appendingPathComponent("game.session").path
+        let command = "'\(binary)' game --model '\(DefaultModel.path)' --threads 2 --adapter '\(adapter)' --session '\(sessionFile)'; "
+            + "echo EXIT=$?; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "34", command])
+        let opened = try waitFor("the game to open") { $0.contains("1 Chat") && $0.contains("adapter:") }
+        XCTAssertTrue(opened.contains("adapter: hidden (blind game)"), opened)
+        XCTAssertFalse(opened.contains("lora-adapter"), opened)
+        try send("C-c")
+        let exited = try waitFor("the game to exit") { $0.contains("EXIT=") }
+        XCTAssertTrue(exited.contains("EXIT=0"), exited)
+        XCTAssertTrue(exited.contains("workbench game score --session"), exited)
+        let export = try Binary.run(binary, ["notebook", "export", "--session", sessionFile, "--format", "json"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertTrue(export.stdout.contains("blind audit"), export.stdout)
+        XCTAssertFalse(export.stdout.contains("lora-adapter"), export.stdout)
+    }
+
     func testRefusesToRunWithoutATerminal() throws {
         let r = try Binary.run(try Binary.path(), ["tui", "--model", DefaultModel.path])
         XCTAssertNotEqual(r.status, 0)
