@@ -32,7 +32,7 @@ struct GamePlayCommand: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int = LoadedModel.defaultThreads
     @Option(help: "Theme from themes/ (dark, light, high-contrast).") var theme: String = "dark"
     @Option(help: "Session file (default: sessions/<date-time>.session).") var session: String?
-    @Option(help: "SAE directory for the Features pane (default: \(TUICommand.defaultSAE), if present).") var sae: String?
+    @Option(help: "SAE directory for the Features pane (default: the organism's, \(TUICommand.organismSAE), if present).") var sae: String?
     @Flag(name: .customLong("no-color"), help: "No colours (also when NO_COLOR is set).") var noColor = false
 
     func run() throws {
