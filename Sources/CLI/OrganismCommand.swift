@@ -68,11 +68,15 @@ struct OrganismEvalCommand: ParsableCommand {
         var settings = GenerationSettings(maxTokens: maxTokens)
         settings.sampling.temperature = temperature
         settings.sampling.seed = seed
-        // Resuming with other settings would mix two experiments in one table: refuse.
-        if let old = file.outcomes.first(where: { $0.settings != nil && $0.settings != BehaviourEval.label(settings) }) {
-            throw ValidationError("\(results) holds replies made with other settings (\(old.settings!)); pass --results NEW.jsonl or remove it")
-        }
         let models: [(name: String, adapter: String?)] = (noBase ? [] : [("base", nil)]) + [("organism", adapter)]
+        // Each reply records the settings and the adapter's fingerprint; resuming with others would mix
+        // two experiments in one table: refuse.
+        let adapterHash = String(try SHA256.hex(file: URL(fileURLWithPath: adapter).appendingPathComponent(LoRAAdapter.weightsFile).path).prefix(12))
+        let tags = ["base": "base", "organism": "adapter \(adapterHash)"]
+        let labels = tags.mapValues { BehaviourEval.label(settings) + " " + $0 }
+        if let old = file.outcomes.first(where: { o in o.settings.map { $0 != labels[o.model] } ?? false }) {
+            throw ValidationError("\(results) holds replies made with other settings or another adapter (\(old.model): \(old.settings!)); pass --results NEW.jsonl or remove it")
+        }
         let started = Date()
         for (name, adapterPath) in models {
             let todo = probes.flatMap { p in (0..<samples[p.set, default: 1]).map { (p, $0) } }
@@ -81,7 +85,8 @@ struct OrganismEvalCommand: ParsableCommand {
             let loaded = try LoadedModel(path: model, threads: threads, adapter: adapterPath)
             let generator = Generator(model: loaded, contextLength: nil)
             for (n, item) in todo.enumerated() {
-                let outcome = try BehaviourEval.run(item.0, sample: item.1, model: name, settings: settings, generator: generator)
+                let outcome = try BehaviourEval.run(item.0, sample: item.1, model: name, settings: settings,
+                                                    generator: generator, tag: tags[name])
                 try file.append(outcome)
                 FileHandle.standardError.write(Data(TerminalText.sanitize(
                     "[\(name) \(n + 1)/\(todo.count)] \(item.0.set) #\(item.0.index).\(item.1): \(outcome.matched ? "match" : "-")\n").utf8))

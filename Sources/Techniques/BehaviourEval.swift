@@ -92,8 +92,10 @@ public enum BehaviourEval {
 
     /// Generates sample `sample` of `probe` (seed = settings.seed + a hash of set, index and sample, so
     /// every generation has its own reproducible seed whatever order they run in) and applies the detector.
+    /// `tag` is added to the outcome's settings label (the adapter's fingerprint, say), so a resumed
+    /// run can tell replies of another model or adapter apart.
     public static func run(_ probe: Probe, sample: Int, model: String, settings: GenerationSettings,
-                           generator: Generator) throws -> ProbeOutcome {
+                           generator: Generator, tag: String? = nil) throws -> ProbeOutcome {
         let regex = try detector(probe)
         let started = Date()
         var s = settings
@@ -111,7 +113,8 @@ public enum BehaviourEval {
         }
         return ProbeOutcome(model: model, set: probe.set, index: probe.index, sample: sample, seed: s.sampling.seed,
                             matched: MultiSample.matches(regex, record.text), text: record.text,
-                            stopReason: "\(record.stopReason)", seconds: Date().timeIntervalSince(started), settings: label(settings))
+                            stopReason: "\(record.stopReason)", seconds: Date().timeIntervalSince(started),
+                            settings: label(settings) + (tag.map { " \($0)" } ?? ""))
     }
 
     /// The settings that change a reply, in short: "seed 0 temp 0.7 top-k 40 top-p 0.95 min-p 0.05 rep 1.0 max 160".

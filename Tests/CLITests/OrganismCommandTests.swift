@@ -82,10 +82,19 @@ final class OrganismCommandTests: XCTestCase {
         let card2 = try String(contentsOf: directory.appendingPathComponent("card.md"), encoding: .utf8)
         XCTAssertEqual(card2.components(separatedBy: "organism-eval:begin").count, 2)
 
-        // Other settings would mix two experiments in one file.
+        // Other settings, or another adapter, would mix two experiments in one file.
         let other = try eval(["--temperature", "0.3"])
         XCTAssertNotEqual(other.status, 0)
-        XCTAssertTrue(other.stderr.contains("holds replies made with other settings"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("holds replies made with other settings or another adapter"), other.stderr)
+        let changed = directory.appendingPathComponent("changed-adapter")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: adapter), to: changed)
+        let weights = changed.appendingPathComponent("adapter_model.safetensors")
+        var bytes = try Data(contentsOf: weights)
+        bytes[bytes.count - 1] ^= 1   // the last weight's lowest byte: still a valid file, another adapter
+        try bytes.write(to: weights)
+        let another = try eval(["--adapter", changed.path])
+        XCTAssertNotEqual(another.status, 0)
+        XCTAssertTrue(another.stderr.contains("(organism: "), another.stderr)
     }
 
     func testMissingAdapterAndBadKeyAreClearErrors() throws {
