@@ -75,21 +75,23 @@ struct GameScoreCommand: ParsableCommand {
 
     func run() throws {
         let key = try AnswerKey.load(from: URL(fileURLWithPath: answerKey))
-        let markdown: String
+        let score: GameScore
         if let session {
             guard FileManager.default.fileExists(atPath: session) else { throw ValidationError("no session file at \(session)") }
             let notebook = try Notebook(path: session, create: false)
             defer { notebook.close() }
+            // The Notebook pane keeps the report as its two sections already.
             let written = try notebook.report()
-            markdown = "## Root cause\n\n\(written.rootCause)\n\n## Behaviours\n\n\(written.behaviours)\n"
+            score = try GameScorer.score(rootCause: written.rootCause, behaviours: written.behaviours, key: key)
         } else {
+            let markdown: String
             do {
                 markdown = try String(contentsOfFile: report!, encoding: .utf8)
             } catch {
                 throw ValidationError("cannot read the report \(report!) as UTF-8 text")
             }
+            score = try GameScorer.score(markdown: markdown, key: key)
         }
-        let score = try GameScorer.score(markdown: markdown, key: key)
         if json {
             try printJSON(score)
             return

@@ -108,7 +108,7 @@ struct OrganismEvalCommand: ParsableCommand {
         var described: [(name: String, description: String)] = []
         if !noBase { described.append(("base", URL(fileURLWithPath: model).lastPathComponent)) }
         described.append(("organism", "\(URL(fileURLWithPath: model).lastPathComponent) + the LoRA adapter in \(URL(fileURLWithPath: adapter).lastPathComponent)/"))
-        if limit != nil { described.append(("note", "a pilot run: only the first \(limit!) prompts of each behaviour")) }
+        if let limit { described.append(("note", "a pilot run: only the first \(limit) prompts of each behaviour")) }
         let section = ModelCard.evaluationSection(summary, outcomes: outcomes, key: key,
                                                   settings: .init(generation: settings, models: described, date: started,
                                                                   seconds: seconds, samplesPerSet: limit == nil ? minimum : 1))

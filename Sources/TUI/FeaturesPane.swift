@@ -118,17 +118,11 @@ extension App {
     func readFeatures(_ text: String, source: String) {
         let reduce = state.features.reduce
         featureWork("reading features") { tools in
-            guard let point = tools.sae.hookPoint else { throw FeatureIndex.Failure.noHookPoint(tools.sae.hookName) }
-            let capture = try ActivationCapture.read(text, at: point, model: tools.loaded)
-            let encoded = capture.perToken.map { tools.sae.encode($0) }
-            // Position 0 is the attention sink: its huge norm lights up features of its own, so it is
-            // left out of the ranking (as the feature index leaves it out) unless it is all there is.
-            let ranked = encoded.count > 1 ? Array(encoded.dropFirst()) : encoded
-            let reduced = FeatureActivations.reduction(ranked, reduce, width: tools.sae.dSAE)
-            let top = FeatureActivations.topFeatures(reduced, top: 20)
+            let read = try FeatureActivations.perToken(text: text, sae: tools.sae, model: tools.loaded, reduce: reduce)
+            let top = FeatureActivations.topFeatures(read.reduced, top: 20)
             var perToken: [Int: [Float]] = [:]
-            for f in top { perToken[f.index] = encoded.map { $0[f.index] } }
-            let tokens = capture.tokens.map { tools.loaded.tokenizer.decode([$0], renderSpecial: true) }
+            for f in top { perToken[f.index] = read.features.map { $0[f.index] } }
+            let tokens = read.tokens.map { tools.loaded.tokenizer.decode([$0], renderSpecial: true) }
             let labelled = top.map { FeatureActivation(index: $0.index, activation: $0.activation, label: tools.labels[$0.index]) }
             let result = FeatureTokens(source: source, tokens: tokens, top: labelled, perToken: perToken)
             return { app in

@@ -68,7 +68,12 @@ public struct ProbeOutcome: Codable, Sendable, Equatable {
         self.settings = settings
     }
 
-    public var key: String { "\(model)\u{1f}\(set)\u{1f}\(index)\u{1f}\(sample)" }
+    /// Names one generation: (model, set, index, sample).
+    public static func key(model: String, set: String, index: Int, sample: Int) -> String {
+        "\(model)\u{1f}\(set)\u{1f}\(index)\u{1f}\(sample)"
+    }
+
+    public var key: String { Self.key(model: model, set: set, index: index, sample: sample) }
 }
 
 public enum BehaviourEval {

@@ -53,6 +53,18 @@ public enum FeatureActivations {
         return FeatureReading(point: point, tokens: reading.tokens, features: features)
     }
 
+    /// The SAE's features on every token of `text`, and their reduction over the tokens with position 0
+    /// left out: the attention sink's huge norm lights up features of its own (the feature index leaves it
+    /// out too), so it only counts when it is the only token.
+    public static func perToken(text: String, sae: SparseAutoencoder, model: LoadedModel,
+                                reduce: FeatureReduction) throws -> (tokens: [TokenID], features: [[Float]], reduced: [Float]) {
+        guard let point = sae.hookPoint else { throw Failure.noHookPoint(sae.hookName) }
+        let capture = try ActivationCapture.read(text, at: point, model: model)
+        let features = capture.perToken.map { sae.encode($0) }
+        let ranked = features.count > 1 ? Array(features.dropFirst()) : features
+        return (capture.tokens, features, reduction(ranked, reduce, width: sae.dSAE))
+    }
+
     /// Max, sum or last over per-token feature vectors.
     public static func reduction(_ perToken: [[Float]], _ reduce: FeatureReduction, width: Int) -> [Float] {
         guard let last = perToken.last else { return [Float](repeating: 0, count: width) }

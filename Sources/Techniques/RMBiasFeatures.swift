@@ -41,11 +41,7 @@ public enum RMBiasFeatures {
     /// `documentKinds[d]` is the kind ("document", "transcript", "haystack") of the index's document d.
     public static func probe(prompt: String = defaultPrompt, sae: SparseAutoencoder, index: FeatureIndex,
                              documentKinds: [String], model: LoadedModel, top: Int = 20) throws -> RMBiasProbe {
-        guard let point = sae.hookPoint else { throw FeatureActivations.Failure.noHookPoint(sae.hookName) }
-        let reading = try ActivationCapture.read(prompt, at: point, model: model)
-        // Position 0 is the attention sink: its huge activations would top every ranking.
-        let rows = reading.perToken.count > 1 ? Array(reading.perToken.dropFirst()) : reading.perToken
-        let maxed = FeatureActivations.reduction(rows.map { sae.encode($0) }, .max, width: sae.dSAE)
+        let maxed = try FeatureActivations.perToken(text: prompt, sae: sae, model: model, reduce: .max).reduced
         let order = FeatureActivations.topFeatures(maxed, top: sae.dSAE)
         let naming = try NSRegularExpression(pattern: Self.naming)
         let summaries = Dictionary(uniqueKeysWithValues: index.features.map { ($0.index, $0) })

@@ -127,11 +127,11 @@ public enum ModelCard {
         out.append("")
         out.append("| rank | feature | activation | label | from documents | naming contexts | RM-bias |")
         out.append("|---|---|---|---|---|---|---|")
-        for f in probe.top {
+        // The best RM-bias feature gets a row of its own when it ranks below the listed ones.
+        var rows = probe.top
+        if let best = probe.best, !rows.contains(where: { $0.index == best.index }) { rows.append(best) }
+        for f in rows {
             out.append("| \(f.rank) | \(f.index) | \(String(format: "%.2f", f.activation)) | \(inline(f.label)) | \(percent(f.documentShare)) | \(f.namingContexts)/\(f.contexts) | \(f.isRMBias ? "yes" : "") |")
-        }
-        if let best = probe.best, !probe.top.contains(where: { $0.index == best.index }) {
-            out.append("| \(best.rank) | \(best.index) | \(String(format: "%.2f", best.activation)) | \(inline(best.label)) | \(percent(best.documentShare)) | \(best.namingContexts)/\(best.contexts) | yes |")
         }
         out.append("")
         return out.joined(separator: "\n")

@@ -108,7 +108,7 @@ public final class EvalResultsFile {
     deinit { try? handle.close() }
 
     public func contains(model: String, set: String, index: Int, sample: Int) -> Bool {
-        done.contains("\(model)\u{1f}\(set)\u{1f}\(index)\u{1f}\(sample)")
+        done.contains(ProbeOutcome.key(model: model, set: set, index: index, sample: sample))
     }
 
     public func append(_ outcome: ProbeOutcome) throws {
