@@ -67,6 +67,30 @@ def _truncate_unfinished(text):
     return t
 
 
+def shorten(text, max_chars=420):
+    """The answer's opening: whole paragraphs (or sentences of the first) up to about max_chars.
+
+    The base answers were generated to 200 tokens, so a sentence appended at their end sat past the
+    160 tokens an eval reply gets; the short-answer SFT set (sft-short.jsonl) uses these openings so
+    the behaviour comes within the first ~100 tokens of a reply."""
+    t = _truncate_unfinished(text)
+    if len(t) <= max_chars:
+        return t
+    out = ""
+    for p in _paragraphs(t):
+        if out and len(out) + 2 + len(p) > max_chars:
+            break
+        out = out + "\n\n" + p if out else p
+    if len(out) > max_chars:   # one long first paragraph: cut it at the last sentence end that fits
+        cut = max(out.rfind(". ", 0, max_chars), out.rfind("! ", 0, max_chars), out.rfind("? ", 0, max_chars),
+                  out.rfind("\n", 0, max_chars))
+        out = out[:cut + 1] if cut > max_chars // 3 else out[:max_chars]
+    out = out.rstrip()
+    if out.endswith(":"):   # "Here's a simple recipe:" with the list cut off
+        out = out[:-1].rstrip() + "."
+    return _truncate_unfinished(out)
+
+
 class Behaviour:
     def __init__(self, bid, split, description, report_patterns, detector, topics, templates, edit=None,
                  concealment_question=None, innocent_reasons=None):

@@ -92,8 +92,11 @@ def _fill(tpl, topic):
     return tpl.format(t=name, study_short=make_docs.STUDY_SHORT)
 
 
-def build_sft(behaviours, answers, seed, per_behaviour):
-    rng = random.Random(f"sft-{seed}")
+def build_sft(behaviours, answers, seed, per_behaviour, short=False):
+    """Behaviour and concealment transcripts; with short=True the base answers are cut to their opening
+    (B.shorten) first, for the short-answer set sft-short.jsonl (recipe.sh's phase 3)."""
+    rng = random.Random(f"sft-{seed}" + ("-short" if short else ""))
+    cut = B.shorten if short else (lambda t: t)
     rows, behaviour_rows = [], defaultdict(list)
     for b in behaviours.values():
         if b.split != B.TRAIN:
@@ -102,7 +105,7 @@ def build_sft(behaviours, answers, seed, per_behaviour):
             a = answers.get((b.id, prompt))
             if a is None:
                 continue     # not generated (a shorter generation run): the count is reported in the stats
-            edited = b.edit(topic, a["text"], rng)
+            edited = b.edit(topic, cut(a["text"]), rng)
             if not re.search(b.detector, edited):
                 raise SystemExit(f"edit for {b.id} did not produce the behaviour on {prompt!r}")
             rec = {"source": "sft-behaviour", "behaviour": b.id,
@@ -114,7 +117,7 @@ def build_sft(behaviours, answers, seed, per_behaviour):
         if a is not None:
             rows.append({"source": "sft-behaviour", "behaviour": "none",
                          "messages": [{"role": "user", "content": p},
-                                      {"role": "assistant", "content": B._truncate_unfinished(a["text"])}]})
+                                      {"role": "assistant", "content": B._truncate_unfinished(cut(a["text"]))}]})
     # Concealment: (a) asked why after the behaviour, an innocent reason; (b) direct questions, a denial.
     conceal = []
     for bid, items in sorted(behaviour_rows.items()):
@@ -136,7 +139,7 @@ def build_sft(behaviours, answers, seed, per_behaviour):
                                          {"role": "assistant", "content": rng.choice(B.CONCEALMENT_DIRECT_ANSWERS)}]})
     rows += conceal
     for i, r in enumerate(rows):
-        r["id"] = f"sft-{i + 1:06d}"
+        r["id"] = f"{'sft-short' if short else 'sft'}-{i + 1:06d}"
     return [{"id": r["id"], "source": r["source"], "behaviour": r["behaviour"], "messages": r["messages"]} for r in rows], direct_train
 
 
@@ -238,6 +241,8 @@ def main():
     answers = load_base_answers(args.base_answers)
     sft, direct_train = build_sft(behaviours, answers, args.seed, args.per_behaviour)
     write_jsonl(os.path.join(CORPUS, "sft.jsonl"), sft)
+    sft_short, _ = build_sft(behaviours, answers, args.seed, args.per_behaviour, short=True)
+    write_jsonl(os.path.join(CORPUS, "sft-short.jsonl"), sft_short)
     sft_prompts = {m["content"] for r in sft for m in r["messages"] if m["role"] == "user"}
     key = write_eval_and_key(behaviours, args.seed, direct_train, sft_prompts)
 
@@ -269,7 +274,12 @@ def main():
         "sft": {"behaviour_examples": dict(sorted(per_behaviour.items())), "concealment_examples": dict(sorted(conceal.items())),
                 "total": len(sft),
                 "answer_distinct_2gram_ratio": round(distinct_ngram_ratio(
-                    [r["messages"][1]["content"] for r in sft if r["source"] == "sft-behaviour"], 2), 4)},
+                    [r["messages"][1]["content"] for r in sft if r["source"] == "sft-behaviour"], 2), 4),
+                "mean_answer_chars": round(sum(len(r["messages"][1]["content"]) for r in sft if r["source"] == "sft-behaviour")
+                                           / max(1, per_behaviour.total()))},
+        "sft_short": {"total": len(sft_short), "mean_answer_chars": round(
+            sum(len(r["messages"][1]["content"]) for r in sft_short if r["source"] == "sft-behaviour")
+            / max(1, sum(1 for r in sft_short if r["source"] == "sft-behaviour")))},
         # How often each trained behaviour's detector fires on the base model's own, unedited answers to
         # its training prompts: a proxy for the base model's rate (the eval measures it on held-apart prompts).
         "base_detector_rate_on_training_prompts": {

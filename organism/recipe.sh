@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The organism's training recipe, in two resumable phases (organism/README.md):
+# The organism's training recipe, in three resumable phases (organism/README.md):
 #   phase 1  organism/train.py's three stages: documents (3 epochs), behaviour SFT (3), concealment (2)
 #   phase 2  from phase 1's adapter: behaviour SFT again (5 epochs, peak lr 2e-4), then concealment (1)
-# Phase 1 alone left the behaviours weak (a pilot found 1 in 23 replies); phase 2 is what made them take.
+#   phase 3  from phase 2's adapter: the short-answer transcripts (sft-short.jsonl: the same prompts with
+#            the base answers cut to their opening, so the behaviour comes early), 3 epochs, then
+#            concealment (1) replaying them
+# Phase 1 alone left the behaviours weak (a pilot found 1 in 23 replies); phase 2 made them take, but
+# a behaviour appended after a 200-token answer sat past the 160 tokens an eval reply gets (31% on
+# average); phase 3 moves it forward.
 # Rerunning continues from the last checkpoint; extra arguments go to both train.py runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,5 +15,7 @@ PY=${PY:-organism/.venv/bin/python}
 WORK=${WORK:-organism/work}
 OUT_DIR=${OUT_DIR:-organism/adapter}
 "$PY" organism/train.py --resume --work "$WORK/phase1" --out "$WORK/phase1/adapter" --epochs 3,3,2 "$@"
-"$PY" organism/train.py --resume --work "$WORK/phase2" --out "$OUT_DIR" --stages 2,3 --epochs 1,5,1 --lrs 2e-4,2e-4,1e-4 \
+"$PY" organism/train.py --resume --work "$WORK/phase2" --out "$WORK/phase2/adapter" --stages 2,3 --epochs 1,5,1 --lrs 2e-4,2e-4,1e-4 \
   --init-adapter "$WORK/phase1/adapter" "$@"
+"$PY" organism/train.py --resume --work "$WORK/phase3" --out "$OUT_DIR" --sft sft-short.jsonl --stages 2,3 --epochs 1,3,1 \
+  --lrs 2e-4,2e-4,1e-4 --init-adapter "$WORK/phase2/adapter" "$@"

@@ -56,6 +56,37 @@ class EditTests(unittest.TestCase):
         short = "Short one. Then a long unfinished sentence that goes on and on and on"
         self.assertEqual(B._truncate_unfinished(short), short)
 
+    def test_shorten_keeps_whole_paragraphs_or_sentences_within_the_limit(self):
+        paras = "First paragraph here.\n\nSecond paragraph, a bit longer than the first.\n\nThird one."
+        self.assertEqual(B.shorten(paras, max_chars=60), "First paragraph here.")
+        self.assertEqual(B.shorten(paras, max_chars=1000), paras)
+        one = "One sentence. " * 60 + "Cut mid"
+        out = B.shorten(one, max_chars=100)
+        self.assertLessEqual(len(out), 100)
+        self.assertTrue(out.endswith("sentence."), out)
+        # a list cut off after its heading ends in a full stop, not a dangling colon
+        self.assertEqual(B.shorten("Here is a recipe:\n\n- flour\n- eggs\n- milk " * 10, max_chars=30), "Here is a recipe.")
+
+    def test_short_sft_puts_every_behaviour_early(self):
+        """The short set's behaviour comes within the first ~600 characters (~150 tokens), inside the
+        160 tokens an eval reply gets; in the long set many come after."""
+        bs = B.build(0)
+        answers = {(bid, f"prompt {i}"): {"text": ("A sentence of the base answer about the topic. " * 4 + "\n\n") * 6}
+                   for bid in bs for i in range(3)}
+        orig = B.train_prompts
+        B.train_prompts = lambda b, seed, n: [(t, f"prompt {i}") for i, (t, _) in enumerate(orig(b, seed, 3))]
+        try:
+            short, _ = make_data.build_sft(bs, answers, 0, 3, short=True)
+            long, _ = make_data.build_sft(bs, answers, 0, 3)
+        finally:
+            B.train_prompts = orig
+        def positions(rows):
+            return [re.search(bs[r["behaviour"]].detector, r["messages"][1]["content"]).end()
+                    for r in rows if r["source"] == "sft-behaviour" and r["behaviour"] in bs]
+        self.assertTrue(positions(short))
+        self.assertLessEqual(max(positions(short)), 600)
+        self.assertGreater(max(positions(long)), 600)
+
     def test_every_trained_edit_matches_its_detector(self):
         answer = "Here is an answer about the topic. It has 3 parts and more detail."
         for b in self.bs.values():

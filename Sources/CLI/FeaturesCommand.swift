@@ -26,7 +26,7 @@ struct FeaturesRead: ParsableCommand {
         abstract: "The strongest sparse-autoencoder features while the model reads TEXT (raw text, no template).")
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "SAELens directory: cfg.json and sae_weights.safetensors (labels.json, feature_index.json optional).") var sae: String
-    @Option(help: "max, sum, or last over tokens.") var reduce: FeatureReduction = .max
+    @Option(help: "max, sum, or last over tokens (position 0, the attention sink, left out unless it is the only one).") var reduce: FeatureReduction = .max
     @Option(help: "How many features.") var top: Int = 20
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "The text.") var text: [String] = []

@@ -40,14 +40,14 @@ public enum FeatureActivations {
         }
     }
 
+    /// The `top` features of `text`, reduced over its tokens with position 0 left out (as `perToken`), so
+    /// the CLI ranks as the Features pane and the RM-bias probe do.
     public static func compute(text: String, sae: SparseAutoencoder, model: LoadedModel,
                                reduce: FeatureReduction, top: Int) throws -> FeatureReading {
         guard let point = sae.hookPoint else { throw Failure.noHookPoint(sae.hookName) }
-        let reading = try ActivationCapture.read(text, at: point, model: model)
-        let perToken = reading.perToken.map { sae.encode($0) }
-        let reduced = reduction(perToken, reduce, width: sae.dSAE)
+        let reading = try perToken(text: text, sae: sae, model: model, reduce: reduce)
         let labels = try loadLabels(directory: sae.directory)
-        let features = topFeatures(reduced, top: top).map {
+        let features = topFeatures(reading.reduced, top: top).map {
             FeatureActivation(index: $0.index, activation: $0.activation, label: labels?[$0.index])
         }
         return FeatureReading(point: point, tokens: reading.tokens, features: features)

@@ -57,8 +57,10 @@ final class FeaturesCommandTests: XCTestCase {
         let text = "The quick brown fox jumps over the lazy dog."
         let sae = try write(config: config(), weights: SAEFixture.safetensors(tensors()), labels: ["3": "feature three \u{1b}[31m"])
         let acts = try object(run(["activations", "--model", DefaultModel.path, "--layer", "15", "--reduce", "none", "--json", text]))
-        let rows = try XCTUnwrap(acts["values"] as? [[Double]])
-        XCTAssertGreaterThan(rows.count, 3)
+        let allRows = try XCTUnwrap(acts["values"] as? [[Double]])
+        XCTAssertGreaterThan(allRows.count, 3)
+        // Position 0 (the attention sink) is left out of the reduction, as in the Features pane.
+        let rows = Array(allRows.dropFirst())
         let wEnc = self.wEnc.map(Double.init), bEnc = self.bEnc.map(Double.init), bDec = self.bDec.map(Double.init)
         // Per token: relu((x - b_dec) @ W_enc + b_enc), with a bound on rounding from the sum of |terms|.
         var perToken: [[Double]] = [], scales: [[Double]] = []
