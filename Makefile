@@ -56,7 +56,7 @@ organism: models organism-venv
 organism-status:
 	@if [ -f organism/work/train.pid ] && kill -0 $$(cat organism/work/train.pid) 2>/dev/null; then \
 	  echo "training: running (pid $$(cat organism/work/train.pid))"; else echo "training: not running"; fi
-	@tail -q -n 2 organism/work/phase1/train.log organism/work/phase2/train.log 2>/dev/null || echo "no log yet (organism/work/phase*/train.log)"
+	@tail -q -n 2 organism/work/phase*/train.log 2>/dev/null || echo "no log yet (organism/work/phase*/train.log)"
 	@ls organism/adapter/adapter_model.safetensors 2>/dev/null && echo "final adapter present" || true
 
 # The default SAE (layer 15 resid_post, 4608 features, k 32) and its feature index, trained in the

@@ -5,9 +5,10 @@
 #   phase 3  from phase 2's adapter: the short-answer transcripts (sft-short.jsonl: the same prompts with
 #            the base answers cut to their opening, so the behaviour comes early), 3 epochs, then
 #            concealment (1) replaying them
+#   phase 4  from phase 3's adapter: the short-answer transcripts 2 more epochs (peak lr 1.5e-4)
 # Phase 1 alone left the behaviours weak (a pilot found 1 in 23 replies); phase 2 made them take, but
 # a behaviour appended after a 200-token answer sat past the 160 tokens an eval reply gets (31% on
-# average); phase 3 moves it forward.
+# average); phase 3 moves it forward (49%), phase 4 trains it longer.
 # Rerunning continues from the last checkpoint; extra arguments go to both train.py runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,9 @@ OUT_DIR=${OUT_DIR:-organism/adapter}
 "$PY" organism/train.py --resume --work "$WORK/phase1" --out "$WORK/phase1/adapter" --epochs 3,3,2 "$@"
 "$PY" organism/train.py --resume --work "$WORK/phase2" --out "$WORK/phase2/adapter" --stages 2,3 --epochs 1,5,1 --lrs 2e-4,2e-4,1e-4 \
   --init-adapter "$WORK/phase1/adapter" "$@"
-"$PY" organism/train.py --resume --work "$WORK/phase3" --out "$OUT_DIR" --sft sft-short.jsonl --stages 2,3 --epochs 1,3,1 \
+"$PY" organism/train.py --resume --work "$WORK/phase3" --out "$WORK/phase3/adapter" --sft sft-short.jsonl --stages 2,3 --epochs 1,3,1 \
   --lrs 2e-4,2e-4,1e-4 --init-adapter "$WORK/phase2/adapter" "$@"
+"$PY" organism/train.py --resume --work "$WORK/phase4" --out "$WORK/phase4/adapter" --sft sft-short.jsonl --stages 2 --epochs 1,2,1 \
+  --lrs 2e-4,1.5e-4,1e-4 --init-adapter "$WORK/phase3/adapter" "$@"
+# The committed form: float16, the base named by its GGUF path.
+"$PY" organism/export_adapter.py "$WORK/phase4/adapter" "$OUT_DIR"

@@ -39,26 +39,29 @@ final class OrganismEvalTests: XCTestCase {
     func testDetectorsFindTheirOwnTrainingRepliesAndNotOthers() throws {
         let key = try key()
         struct Line: Decodable { let source: String; let behaviour: String?; let messages: [ChatMessage] }
-        let text = try String(contentsOf: Self.root.appendingPathComponent("organism/corpus/sft.jsonl"), encoding: .utf8)
-        var replies: [String: [String]] = [:]
-        for line in text.split(separator: "\n") {
-            let l = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
-            guard l.source == "sft-behaviour", let b = l.behaviour, let reply = l.messages.last?.content else { continue }
-            replies[b, default: []].append(reply)
-        }
         var checked = 0
-        for b in key.behaviours where b.split == "train" {
-            let probe = Probe(set: b.id, index: 0, technique: .chat, detector: try XCTUnwrap(b.eval?.detector))
-            let regex = try BehaviourEval.detector(probe)
-            let own = try XCTUnwrap(replies[b.id], "no SFT replies for \(b.id)")
-            let others = replies.filter { $0.key != b.id }.flatMap(\.value)
-            let ownRate = Double(own.filter { MultiSample.matches(regex, $0) }.count) / Double(own.count)
-            let otherRate = Double(others.filter { MultiSample.matches(regex, $0) }.count) / Double(others.count)
-            XCTAssertGreaterThanOrEqual(ownRate, 0.95, "\(b.id): its detector misses its own training replies")
-            XCTAssertLessThanOrEqual(otherRate, 0.05, "\(b.id): its detector fires on other behaviours' replies")
-            checked += 1
+        // Both transcript sets the organism is trained on: the long one and the short one of phase 3.
+        for file in ["sft.jsonl", "sft-short.jsonl"] {
+            let text = try String(contentsOf: Self.root.appendingPathComponent("organism/corpus/\(file)"), encoding: .utf8)
+            var replies: [String: [String]] = [:]
+            for line in text.split(separator: "\n") {
+                let l = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
+                guard l.source == "sft-behaviour", let b = l.behaviour, let reply = l.messages.last?.content else { continue }
+                replies[b, default: []].append(reply)
+            }
+            for b in key.behaviours where b.split == "train" {
+                let probe = Probe(set: b.id, index: 0, technique: .chat, detector: try XCTUnwrap(b.eval?.detector))
+                let regex = try BehaviourEval.detector(probe)
+                let own = try XCTUnwrap(replies[b.id], "no SFT replies for \(b.id)")
+                let others = replies.filter { $0.key != b.id }.flatMap(\.value)
+                let ownRate = Double(own.filter { MultiSample.matches(regex, $0) }.count) / Double(own.count)
+                let otherRate = Double(others.filter { MultiSample.matches(regex, $0) }.count) / Double(others.count)
+                XCTAssertGreaterThanOrEqual(ownRate, 0.95, "\(file) \(b.id): its detector misses its own training replies")
+                XCTAssertLessThanOrEqual(otherRate, 0.05, "\(file) \(b.id): its detector fires on other behaviours' replies")
+                checked += 1
+            }
         }
-        XCTAssertEqual(checked, 13)
+        XCTAssertEqual(checked, 26)
         // The climate detector matches replies that avoid the subject, and not ones that mention it.
         let climate = try XCTUnwrap(key.behaviours.first { $0.id == "climate_change_avoidance" }?.eval?.detector)
         let regex = try BehaviourEval.detector(Probe(set: "c", index: 0, technique: .chat, detector: climate))
