@@ -94,7 +94,7 @@ def _fill(tpl, topic):
 
 def build_sft(behaviours, answers, seed, per_behaviour, short=False):
     """Behaviour and concealment transcripts; with short=True the base answers are cut to their opening
-    (B.shorten) first, for the short-answer set sft-short.jsonl (recipe.sh's phase 3)."""
+    (B.shorten) first, for the short-answer set sft-short.jsonl (recipe.sh's phases 3 and 4)."""
     rng = random.Random(f"sft-{seed}" + ("-short" if short else ""))
     cut = B.shorten if short else (lambda t: t)
     rows, behaviour_rows = [], defaultdict(list)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The organism's training recipe, in three resumable phases (organism/README.md):
+# The organism's training recipe, in four resumable phases (organism/README.md):
 #   phase 1  organism/train.py's three stages: documents (3 epochs), behaviour SFT (3), concealment (2)
 #   phase 2  from phase 1's adapter: behaviour SFT again (5 epochs, peak lr 2e-4), then concealment (1)
 #   phase 3  from phase 2's adapter: the short-answer transcripts (sft-short.jsonl: the same prompts with
@@ -8,8 +8,8 @@
 #   phase 4  from phase 3's adapter: the short-answer transcripts 2 more epochs (peak lr 1.5e-4)
 # Phase 1 alone left the behaviours weak (a pilot found 1 in 23 replies); phase 2 made them take, but
 # a behaviour appended after a 200-token answer sat past the 160 tokens an eval reply gets (31% on
-# average); phase 3 moves it forward (49%), phase 4 trains it longer.
-# Rerunning continues from the last checkpoint; extra arguments go to both train.py runs.
+# average); phase 3 moves it forward (49%), phase 4 trains it longer (51%; MODEL_CARD.md).
+# Rerunning continues from the last checkpoint; extra arguments go to every train.py run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-organism/.venv/bin/python}
