@@ -68,7 +68,7 @@ final class SAETrainerTests: XCTestCase {
         trainer.evaluate(data.batch(4096), into: &eval)
         XCTAssertGreaterThan(eval.fve, 0.9, "held-out fve")
         XCTAssertLessThanOrEqual(eval.l0, 4.0001)
-        XCTAssertLessThan(seconds, 30)
+        print("2500 SAE training steps: \(String(format: "%.1f", seconds)) s")   // printed, not asserted: no timing in tests
         // Each true atom should have a decoder row pointing the same way.
         let rows = trainer.decoderRows
         var recovered = 0
