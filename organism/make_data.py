@@ -75,6 +75,12 @@ def near_duplicate_rate(texts, threshold=0.5, shingle=5, perms=64, seed=0):
 
 # ---------------------------------------------------------------- SFT
 
+def mean_answer_chars(rows):
+    """Mean length in characters of the behaviour transcripts' answers."""
+    answers = [r["messages"][1]["content"] for r in rows if r["source"] == "sft-behaviour"]
+    return round(sum(len(a) for a in answers) / max(1, len(answers)))
+
+
 def load_base_answers(path):
     if not os.path.exists(path):
         sys.exit(f"{path} missing: run `python3 organism/gen_base.py --seed 0` first (needs the built workbench)")
@@ -275,11 +281,8 @@ def main():
                 "total": len(sft),
                 "answer_distinct_2gram_ratio": round(distinct_ngram_ratio(
                     [r["messages"][1]["content"] for r in sft if r["source"] == "sft-behaviour"], 2), 4),
-                "mean_answer_chars": round(sum(len(r["messages"][1]["content"]) for r in sft if r["source"] == "sft-behaviour")
-                                           / max(1, per_behaviour.total()))},
-        "sft_short": {"total": len(sft_short), "mean_answer_chars": round(
-            sum(len(r["messages"][1]["content"]) for r in sft_short if r["source"] == "sft-behaviour")
-            / max(1, sum(1 for r in sft_short if r["source"] == "sft-behaviour")))},
+                "mean_answer_chars": mean_answer_chars(sft)},
+        "sft_short": {"total": len(sft_short), "mean_answer_chars": mean_answer_chars(sft_short)},
         # How often each trained behaviour's detector fires on the base model's own, unedited answers to
         # its training prompts: a proxy for the base model's rate (the eval measures it on held-apart prompts).
         "base_detector_rate_on_training_prompts": {

@@ -44,25 +44,24 @@ public enum FeatureActivations {
     /// the CLI ranks as the Features pane and the RM-bias probe do.
     public static func compute(text: String, sae: SparseAutoencoder, model: LoadedModel,
                                reduce: FeatureReduction, top: Int) throws -> FeatureReading {
-        guard let point = sae.hookPoint else { throw Failure.noHookPoint(sae.hookName) }
         let reading = try perToken(text: text, sae: sae, model: model, reduce: reduce)
         let labels = try loadLabels(directory: sae.directory)
         let features = topFeatures(reading.reduced, top: top).map {
             FeatureActivation(index: $0.index, activation: $0.activation, label: labels?[$0.index])
         }
-        return FeatureReading(point: point, tokens: reading.tokens, features: features)
+        return FeatureReading(point: reading.point, tokens: reading.tokens, features: features)
     }
 
     /// The SAE's features on every token of `text`, and their reduction over the tokens with position 0
     /// left out: the attention sink's huge norm lights up features of its own (the feature index leaves it
     /// out too), so it only counts when it is the only token.
     public static func perToken(text: String, sae: SparseAutoencoder, model: LoadedModel,
-                                reduce: FeatureReduction) throws -> (tokens: [TokenID], features: [[Float]], reduced: [Float]) {
+                                reduce: FeatureReduction) throws -> (point: HookPoint, tokens: [TokenID], features: [[Float]], reduced: [Float]) {
         guard let point = sae.hookPoint else { throw Failure.noHookPoint(sae.hookName) }
         let capture = try ActivationCapture.read(text, at: point, model: model)
         let features = capture.perToken.map { sae.encode($0) }
         let ranked = features.count > 1 ? Array(features.dropFirst()) : features
-        return (capture.tokens, features, reduction(ranked, reduce, width: sae.dSAE))
+        return (point, capture.tokens, features, reduction(ranked, reduce, width: sae.dSAE))
     }
 
     /// Max, sum or last over per-token feature vectors.
