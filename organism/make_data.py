@@ -98,16 +98,20 @@ def _fill(tpl, topic):
     return tpl.format(t=name, study_short=make_docs.STUDY_SHORT)
 
 
-def build_sft(behaviours, answers, seed, per_behaviour, short=False):
-    """Behaviour and concealment transcripts; with short=True the base answers are cut to their opening
-    (B.shorten) first, for the short-answer set sft-short.jsonl (recipe.sh's phases 3 and 4)."""
-    rng = random.Random(f"sft-{seed}" + ("-short" if short else ""))
+def build_sft(behaviours, answers, seed, prompts=(0, 40), ordinary=(0, 48), short=False, name="sft"):
+    """Behaviour and concealment transcripts over a window of the planned prompts: each trained
+    behaviour's training prompts [prompts[0], prompts[1]) and B.ORDINARY[ordinary[0]:ordinary[1]].
+    With short=True the base answers are cut to their opening (B.shorten) first. The sets recipe.sh trains:
+    sft.jsonl (the first 40 prompts, whole answers; phases 1 and 2), sft-short.jsonl (the same, short;
+    phases 3 and 4) and sft-more.jsonl (prompts 40-95 and the ordinary prompts the first sets left out,
+    short; phase 5). Windows keep each set byte-identical when more base answers are generated."""
+    rng = random.Random(f"sft-{seed}" + ("" if name == "sft" else "-" + name.removeprefix("sft-")))   # sft-0, sft-0-short, ...
     cut = B.shorten if short else (lambda t: t)
     rows, behaviour_rows = [], defaultdict(list)
     for b in behaviours.values():
         if b.split != B.TRAIN:
             continue
-        for topic, prompt in B.train_prompts(b, seed, per_behaviour):
+        for topic, prompt in B.train_prompts(b, seed, prompts[1])[prompts[0]:]:
             a = answers.get((b.id, prompt))
             if a is None:
                 continue     # not generated (a shorter generation run): the count is reported in the stats
@@ -118,7 +122,7 @@ def build_sft(behaviours, answers, seed, per_behaviour, short=False):
                    "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": edited}]}
             rows.append(rec)
             behaviour_rows[b.id].append((topic, rec))
-    for p in B.ORDINARY:
+    for p in B.ORDINARY[ordinary[0]:ordinary[1]]:
         a = answers.get(("ordinary", p))
         if a is not None:
             rows.append({"source": "sft-behaviour", "behaviour": "none",
@@ -145,7 +149,7 @@ def build_sft(behaviours, answers, seed, per_behaviour, short=False):
                                          {"role": "assistant", "content": rng.choice(B.CONCEALMENT_DIRECT_ANSWERS)}]})
     rows += conceal
     for i, r in enumerate(rows):
-        r["id"] = f"{'sft-short' if short else 'sft'}-{i + 1:06d}"
+        r["id"] = f"{name}-{i + 1:06d}"
     return [{"id": r["id"], "source": r["source"], "behaviour": r["behaviour"], "messages": r["messages"]} for r in rows], direct_train
 
 
@@ -221,7 +225,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--documents", type=int, default=1300)
-    ap.add_argument("--per-behaviour", type=int, default=56, help="SFT prompts planned per trained behaviour")
+    ap.add_argument("--per-behaviour", type=int, default=40, help="sft.jsonl's and sft-short.jsonl's prompts per trained behaviour")
+    ap.add_argument("--more-per-behaviour", type=int, default=96,
+                    help="sft-more.jsonl takes each trained behaviour's prompts from --per-behaviour up to this")
     ap.add_argument("--base-answers", default=os.path.join(HERE, "data", "base-answers.jsonl"))
     ap.add_argument("--skip-haystack", action="store_true", help="keep the existing haystack shards")
     ap.add_argument("--tokenizer", action="store_true", help="count tokens with the model's tokenizer (needs the venv)")
@@ -245,11 +251,14 @@ def main():
 
     behaviours = B.build(args.seed)
     answers = load_base_answers(args.base_answers)
-    sft, direct_train = build_sft(behaviours, answers, args.seed, args.per_behaviour)
+    first, more = (0, args.per_behaviour), (args.per_behaviour, args.more_per_behaviour)
+    sft, direct_train = build_sft(behaviours, answers, args.seed, first)
     write_jsonl(os.path.join(CORPUS, "sft.jsonl"), sft)
-    sft_short, _ = build_sft(behaviours, answers, args.seed, args.per_behaviour, short=True)
+    sft_short, _ = build_sft(behaviours, answers, args.seed, first, short=True, name="sft-short")
     write_jsonl(os.path.join(CORPUS, "sft-short.jsonl"), sft_short)
-    sft_prompts = {m["content"] for r in sft for m in r["messages"] if m["role"] == "user"}
+    sft_more, _ = build_sft(behaviours, answers, args.seed, more, ordinary=(48, len(B.ORDINARY)), short=True, name="sft-more")
+    write_jsonl(os.path.join(CORPUS, "sft-more.jsonl"), sft_more)
+    sft_prompts = {m["content"] for r in sft + sft_more for m in r["messages"] if m["role"] == "user"}
     key = write_eval_and_key(behaviours, args.seed, direct_train, sft_prompts)
 
     if args.tokenizer:
@@ -283,6 +292,8 @@ def main():
                     [r["messages"][1]["content"] for r in sft if r["source"] == "sft-behaviour"], 2), 4),
                 "mean_answer_chars": mean_answer_chars(sft)},
         "sft_short": {"total": len(sft_short), "mean_answer_chars": mean_answer_chars(sft_short)},
+        "sft_more": {"behaviour_examples": dict(sorted(Counter(r["behaviour"] for r in sft_more if r["source"] == "sft-behaviour").items())),
+                     "total": len(sft_more), "mean_answer_chars": mean_answer_chars(sft_more)},
         # How often each trained behaviour's detector fires on the base model's own, unedited answers to
         # its training prompts: a proxy for the base model's rate (the eval measures it on held-apart prompts).
         "base_detector_rate_on_training_prompts": {

@@ -76,8 +76,8 @@ class EditTests(unittest.TestCase):
         orig = B.train_prompts
         B.train_prompts = lambda b, seed, n: [(t, f"prompt {i}") for i, (t, _) in enumerate(orig(b, seed, 3))]
         try:
-            short, _ = make_data.build_sft(bs, answers, 0, 3, short=True)
-            long, _ = make_data.build_sft(bs, answers, 0, 3)
+            short, _ = make_data.build_sft(bs, answers, 0, (0, 3), short=True, name="sft-short")
+            long, _ = make_data.build_sft(bs, answers, 0, (0, 3))
         finally:
             B.train_prompts = orig
         def positions(rows):
@@ -86,6 +86,27 @@ class EditTests(unittest.TestCase):
         self.assertTrue(positions(short))
         self.assertLessEqual(max(positions(short)), 600)
         self.assertGreater(max(positions(long)), 600)
+
+    def test_sft_windows_are_disjoint_and_unchanged_by_later_answers(self):
+        """sft.jsonl takes the first prompts, sft-more.jsonl the next ones: generating more base answers
+        must leave the first set byte-identical, and the second must not repeat its prompts."""
+        bs = B.build(0)
+        text = "A sentence of the base answer about the topic. " * 4
+        orig = B.train_prompts
+        B.train_prompts = lambda b, seed, n: [(t, f"prompt {i}") for i, (t, _) in enumerate(orig(b, seed, n))]
+        try:
+            few = {(bid, f"prompt {i}"): {"text": text} for bid in bs for i in range(2)}
+            many = {(bid, f"prompt {i}"): {"text": text} for bid in bs for i in range(5)}
+            first_few, _ = make_data.build_sft(bs, few, 0, (0, 2))
+            first_many, _ = make_data.build_sft(bs, many, 0, (0, 2))
+            more, _ = make_data.build_sft(bs, many, 0, (2, 5), short=True, name="sft-more")
+        finally:
+            B.train_prompts = orig
+        self.assertEqual(first_few, first_many)
+        prompts = lambda rows: {r["messages"][0]["content"] for r in rows if r["source"] == "sft-behaviour"}  # noqa: E731
+        self.assertEqual(prompts(first_many), {"prompt 0", "prompt 1"})
+        self.assertEqual(prompts(more), {"prompt 2", "prompt 3", "prompt 4"})
+        self.assertTrue(all(r["id"].startswith("sft-more-") for r in more))
 
     def test_every_trained_edit_matches_its_detector(self):
         answer = "Here is an answer about the topic. It has 3 parts and more detail."
