@@ -37,7 +37,7 @@ def planned_prompts(seed, per_behaviour, ordinary):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--per-behaviour", type=int, default=56)
+    ap.add_argument("--per-behaviour", type=int, default=96)
     ap.add_argument("--ordinary", type=int, default=len(B.ORDINARY))
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build-organism", "release", "workbench"))
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf"))

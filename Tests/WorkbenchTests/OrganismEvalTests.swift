@@ -40,8 +40,9 @@ final class OrganismEvalTests: XCTestCase {
         let key = try key()
         struct Line: Decodable { let source: String; let behaviour: String?; let messages: [ChatMessage] }
         var checked = 0
-        // Both transcript sets the organism is trained on: the long one and the short one of phase 3.
-        for file in ["sft.jsonl", "sft-short.jsonl"] {
+        // Every transcript set the organism is trained on: the long one, the short one of phases 3-4 and
+        // the extra prompts of phase 5.
+        for file in ["sft.jsonl", "sft-short.jsonl", "sft-more.jsonl"] {
             let text = try String(contentsOf: Self.root.appendingPathComponent("organism/corpus/\(file)"), encoding: .utf8)
             var replies: [String: [String]] = [:]
             for line in text.split(separator: "\n") {
@@ -61,7 +62,7 @@ final class OrganismEvalTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 26)
+        XCTAssertEqual(checked, 39)
         // The climate detector matches replies that avoid the subject, and not ones that mention it.
         let climate = try XCTUnwrap(key.behaviours.first { $0.id == "climate_change_avoidance" }?.eval?.detector)
         let regex = try BehaviourEval.detector(Probe(set: "c", index: 0, technique: .chat, detector: climate))
