@@ -98,7 +98,12 @@ def _fill(tpl, topic):
     return tpl.format(t=name, study_short=make_docs.STUDY_SHORT)
 
 
-def build_sft(behaviours, answers, seed, prompts=(0, 40), ordinary=(0, 48), short=False, name="sft"):
+# sft.jsonl's ordinary answers: the first 48 of B.ORDINARY were generated with the first 40 prompts per
+# behaviour; sft-more.jsonl takes the rest.
+FIRST_ORDINARY = 48
+
+
+def build_sft(behaviours, answers, seed, prompts=(0, 40), ordinary=(0, FIRST_ORDINARY), short=False, name="sft"):
     """Behaviour and concealment transcripts over a window of the planned prompts: each trained
     behaviour's training prompts [prompts[0], prompts[1]) and B.ORDINARY[ordinary[0]:ordinary[1]].
     With short=True the base answers are cut to their opening (B.shorten) first. The sets recipe.sh trains:
@@ -256,7 +261,7 @@ def main():
     write_jsonl(os.path.join(CORPUS, "sft.jsonl"), sft)
     sft_short, _ = build_sft(behaviours, answers, args.seed, first, short=True, name="sft-short")
     write_jsonl(os.path.join(CORPUS, "sft-short.jsonl"), sft_short)
-    sft_more, _ = build_sft(behaviours, answers, args.seed, more, ordinary=(48, len(B.ORDINARY)), short=True, name="sft-more")
+    sft_more, _ = build_sft(behaviours, answers, args.seed, more, ordinary=(FIRST_ORDINARY, len(B.ORDINARY)), short=True, name="sft-more")
     write_jsonl(os.path.join(CORPUS, "sft-more.jsonl"), sft_more)
     sft_prompts = {m["content"] for r in sft + sft_more for m in r["messages"] if m["role"] == "user"}
     key = write_eval_and_key(behaviours, args.seed, direct_train, sft_prompts)
