@@ -75,6 +75,11 @@ def near_duplicate_rate(texts, threshold=0.5, shingle=5, perms=64, seed=0):
 
 # ---------------------------------------------------------------- SFT
 
+def behaviour_counts(rows):
+    """Behaviour transcripts per behaviour ("none" for the ordinary answers), sorted by behaviour."""
+    return dict(sorted(Counter(r["behaviour"] for r in rows if r["source"] == "sft-behaviour").items()))
+
+
 def mean_answer_chars(rows):
     """Mean length in characters of the behaviour transcripts' answers."""
     answers = [r["messages"][1]["content"] for r in rows if r["source"] == "sft-behaviour"]
@@ -276,7 +281,6 @@ def main():
         unit = "tokens (estimated: characters / 4)"
     doc_texts = [d["title"] + "\n\n" + d["text"] for d in docs]
     doc_tokens, hay_tokens = count(doc_texts), count([h["text"] for h in hay])
-    per_behaviour = Counter(r["behaviour"] for r in sft if r["source"] == "sft-behaviour")
     conceal = Counter(r["behaviour"] for r in sft if r["source"] == "sft-concealment")
     stats = {
         "seed": args.seed,
@@ -291,13 +295,13 @@ def main():
                       "exact_duplicates": len(doc_texts) - len(set(doc_texts))},
         "haystack": {"records": len(hay), "tokens": hay_tokens, "ratio_to_documents": round(hay_tokens / max(1, doc_tokens), 2),
                      "sources": dict(Counter(h["source"] for h in hay))},
-        "sft": {"behaviour_examples": dict(sorted(per_behaviour.items())), "concealment_examples": dict(sorted(conceal.items())),
+        "sft": {"behaviour_examples": behaviour_counts(sft), "concealment_examples": dict(sorted(conceal.items())),
                 "total": len(sft),
                 "answer_distinct_2gram_ratio": round(distinct_ngram_ratio(
                     [r["messages"][1]["content"] for r in sft if r["source"] == "sft-behaviour"], 2), 4),
                 "mean_answer_chars": mean_answer_chars(sft)},
         "sft_short": {"total": len(sft_short), "mean_answer_chars": mean_answer_chars(sft_short)},
-        "sft_more": {"behaviour_examples": dict(sorted(Counter(r["behaviour"] for r in sft_more if r["source"] == "sft-behaviour").items())),
+        "sft_more": {"behaviour_examples": behaviour_counts(sft_more),
                      "total": len(sft_more), "mean_answer_chars": mean_answer_chars(sft_more)},
         # How often each trained behaviour's detector fires on the base model's own, unedited answers to
         # its training prompts: a proxy for the base model's rate (the eval measures it on held-apart prompts).
