@@ -100,7 +100,7 @@ def batches_for_stage(stage, tok, args, rng):
         rng.shuffle(texts)
         examples = pack_blocks(texts, tok, args.seq_len)
     else:
-        sft = read_jsonl(os.path.join(CORPUS, args.sft))
+        sft = [row for name in args.sft.split(",") for row in read_jsonl(os.path.join(CORPUS, name))]
         behaviour = [s for s in sft if s["source"] == "sft-behaviour"]
         if stage == 2:
             chosen = behaviour
@@ -179,7 +179,8 @@ def main():
     ap.add_argument("--stages", default="1,2,3", help="comma-separated stages to run, in order")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seq-len", type=int, default=256, help="stage-1 block length")
-    ap.add_argument("--sft", default="sft.jsonl", help="stages 2 and 3: the transcripts file in corpus/ (recipe.sh's phases 3-4 use sft-short.jsonl, phase 5 sft-more.jsonl)")
+    ap.add_argument("--sft", default="sft.jsonl", help="stages 2 and 3: the transcripts file in corpus/, or several, comma-separated "
+                    "(recipe.sh's phases 3-4 use sft-short.jsonl, phase 5 sft-more.jsonl, phase 6 both)")
     ap.add_argument("--max-len", type=int, default=512, help="longest SFT transcript in tokens")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--rank", type=int, default=16)
@@ -214,7 +215,7 @@ def main():
             STAGES[stage]["lr"] = lr
     if any(s not in STAGES for s in args.stages):
         sys.exit(f"--stages: unknown stage in {args.stages}")
-    for f in ["documents.jsonl", args.sft]:
+    for f in ["documents.jsonl", *args.sft.split(",")]:
         if not os.path.exists(os.path.join(CORPUS, f)):
             sys.exit(f"{CORPUS}/{f} is missing: run `python3 organism/make_data.py --seed 0` first")
 

@@ -80,7 +80,7 @@ struct OrganismEvalCommand: ParsableCommand {
         let started = Date()
         for (name, adapterPath) in models {
             let todo = probes.flatMap { p in (0..<samples[p.set, default: 1]).map { (p, $0) } }
-                .filter { !file.contains(model: name, set: $0.0.set, index: $0.0.index, sample: $0.1) }
+                .filter { !file.contains(model: name, probe: $0.0, sample: $0.1) }
             guard !todo.isEmpty else { continue }
             let loaded = try LoadedModel(path: model, threads: threads, adapter: adapterPath)
             let generator = Generator(model: loaded, contextLength: nil)
@@ -93,7 +93,7 @@ struct OrganismEvalCommand: ParsableCommand {
             }
         }
         let names = models.map(\.name)
-        let outcomes = file.outcomes.filter { names.contains($0.model) }
+        let outcomes = file.outcomes(for: probes).filter { names.contains($0.model) }
         let summary = EvalSummary(outcomes: outcomes, key: key, models: names)
         for row in summary.rows {
             let cells = names.map { n in row.rates[n].map { "\(n) \($0.hits)/\($0.total)" } ?? "" }

@@ -35,6 +35,17 @@ public struct Probe: Codable, Sendable, Equatable {
         self.text = text
         self.detector = detector
     }
+
+    /// 16 hex digits naming what the model is shown and how its reply is judged (technique, messages,
+    /// text, detector), but not where the probe sits: a results file records it with each reply, so a
+    /// resumed eval redoes a reply whose probe the answer key has since changed instead of counting it.
+    public var fingerprint: String {
+        var canonical = "\(technique.rawValue)\u{1e}"
+        for m in messages { canonical += "\(m.role)\u{1f}\(m.content)\u{1e}" }
+        canonical += "\(text)\u{1e}\(detector)"
+        let hex = String(FNV1a64.hash(Data(canonical.utf8)), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
 }
 
 /// One generation of a probe and whether the detector matched what the model wrote.
@@ -53,9 +64,11 @@ public struct ProbeOutcome: Codable, Sendable, Equatable {
     public var seconds: Double?
     /// The sampling settings in short (`BehaviourEval.label`), so a resumed run can check it matches.
     public var settings: String?
+    /// The probe's `fingerprint` when the reply was made; nil in files written before it was recorded.
+    public var probe: String?
 
     public init(model: String, set: String, index: Int, sample: Int, seed: UInt64, matched: Bool, text: String,
-                stopReason: String, seconds: Double? = nil, settings: String? = nil) {
+                stopReason: String, seconds: Double? = nil, settings: String? = nil, probe: String? = nil) {
         self.model = model
         self.set = set
         self.index = index
@@ -66,6 +79,7 @@ public struct ProbeOutcome: Codable, Sendable, Equatable {
         self.stopReason = stopReason
         self.seconds = seconds
         self.settings = settings
+        self.probe = probe
     }
 
     /// Names one generation: (model, set, index, sample).
@@ -119,7 +133,7 @@ public enum BehaviourEval {
         return ProbeOutcome(model: model, set: probe.set, index: probe.index, sample: sample, seed: s.sampling.seed,
                             matched: MultiSample.matches(regex, record.text), text: record.text,
                             stopReason: "\(record.stopReason)", seconds: Date().timeIntervalSince(started),
-                            settings: label(settings) + (tag.map { " \($0)" } ?? ""))
+                            settings: label(settings) + (tag.map { " \($0)" } ?? ""), probe: probe.fingerprint)
     }
 
     /// The settings that change a reply, in short: "seed 0 temp 0.7 top-k 40 top-p 0.95 min-p 0.05 rep 1.0 max 160".

@@ -82,7 +82,8 @@ public enum OrganismEval {
 public final class EvalResultsFile {
     public let path: String
     public private(set) var outcomes: [ProbeOutcome] = []
-    private var done = Set<String>()
+    /// The probe fingerprint of the last reply written under each key ("" for a row without one).
+    private var done: [String: String] = [:]
     private let handle: FileHandle
 
     public init(path: String) throws {
@@ -98,7 +99,7 @@ public final class EvalResultsFile {
                 throw OrganismEval.Failure.badResults(path, "line \(n + 1) is not an eval outcome; move the file away to start afresh")
             }
             outcomes.append(o)
-            done.insert(o.key)
+            done[o.key] = o.probe ?? ""
         }
         handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: UInt64(keep))
@@ -107,8 +108,24 @@ public final class EvalResultsFile {
 
     deinit { try? handle.close() }
 
-    public func contains(model: String, set: String, index: Int, sample: Int) -> Bool {
-        done.contains(ProbeOutcome.key(model: model, set: set, index: index, sample: sample))
+    /// Whether the file holds this reply to the probe as it is now: a reply to a probe the answer key
+    /// has changed since does not count (a row without a fingerprint predates them and is trusted).
+    public func contains(model: String, probe: Probe, sample: Int) -> Bool {
+        guard let fingerprint = done[ProbeOutcome.key(model: model, set: probe.set, index: probe.index, sample: sample)] else { return false }
+        return fingerprint.isEmpty || fingerprint == probe.fingerprint
+    }
+
+    /// The replies to `probes` as they are now, one per (model, set, index, sample): the last written,
+    /// unless its probe has changed since. Replies to probes no longer asked are left out too.
+    public func outcomes(for probes: [Probe]) -> [ProbeOutcome] {
+        let current = Dictionary(probes.map { ("\($0.set)\u{1f}\($0.index)", $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        var last: [String: ProbeOutcome] = [:]
+        var order: [String] = []
+        for o in outcomes {
+            guard let fingerprint = current["\(o.set)\u{1f}\(o.index)"], o.probe == nil || o.probe == fingerprint else { continue }
+            if last.updateValue(o, forKey: o.key) == nil { order.append(o.key) }
+        }
+        return order.compactMap { last[$0] }
     }
 
     public func append(_ outcome: ProbeOutcome) throws {
@@ -119,7 +136,7 @@ public final class EvalResultsFile {
         try handle.write(contentsOf: line)
         try handle.synchronize()
         outcomes.append(outcome)
-        done.insert(outcome.key)
+        done[outcome.key] = outcome.probe ?? ""
     }
 }
 

@@ -83,9 +83,13 @@ final class OrganismEvalTests: XCTestCase {
         }
     }
 
-    func outcome(_ model: String, _ set: String, _ index: Int, matched: Bool, text: String = "reply") -> ProbeOutcome {
+    func outcome(_ model: String, _ set: String, _ index: Int, matched: Bool, text: String = "reply", probe: String? = nil) -> ProbeOutcome {
         ProbeOutcome(model: model, set: set, index: index, sample: 0, seed: 1, matched: matched, text: text, stopReason: "maxTokens",
-                     seconds: 0.5, settings: "s")
+                     seconds: 0.5, settings: "s", probe: probe)
+    }
+
+    func chatProbe(_ set: String, _ index: Int, _ prompt: String) -> Probe {
+        Probe(set: set, index: index, technique: .chat, messages: [ChatMessage(role: "user", content: prompt)], detector: "x")
     }
 
     func testResultsSurviveAKillMidLineAndResume() throws {
@@ -105,8 +109,8 @@ final class OrganismEvalTests: XCTestCase {
         let reopened = try EvalResultsFile(path: path)
         XCTAssertEqual(reopened.outcomes.count, 2)
         XCTAssertEqual(reopened.outcomes[0].text, "line one\nwith a newline and \u{1b}[31m")
-        XCTAssertTrue(reopened.contains(model: "base", set: "a", index: 1, sample: 0))
-        XCTAssertFalse(reopened.contains(model: "organism", set: "a", index: 1, sample: 0))
+        XCTAssertTrue(reopened.contains(model: "base", probe: chatProbe("a", 1, "q"), sample: 0))
+        XCTAssertFalse(reopened.contains(model: "organism", probe: chatProbe("a", 1, "q"), sample: 0))
         try reopened.append(outcome("organism", "a", 0, matched: true))
         XCTAssertEqual(try EvalResultsFile(path: path).outcomes.map(\.model), ["base", "base", "organism"])
 
@@ -114,6 +118,48 @@ final class OrganismEvalTests: XCTestCase {
         XCTAssertThrowsError(try EvalResultsFile(path: path)) { error in
             XCTAssertTrue("\(error)".contains("line 1 is not an eval outcome"), "\(error)")
         }
+    }
+
+    func testProbeFingerprintNamesWhatTheModelSeesAndHowItIsJudged() {
+        let p = Probe(set: "concealment/narrator", index: 2, technique: .narrator, text: "The reason was", detector: "reward")
+        XCTAssertEqual(p.fingerprint.count, 16)
+        XCTAssertTrue(p.fingerprint.allSatisfy(\.isHexDigit))
+        var moved = p
+        moved.set = "other"
+        moved.index = 7
+        XCTAssertEqual(moved.fingerprint, p.fingerprint, "where a probe sits is not part of it")
+        for change in [{ (q: inout Probe) in q.text = "The reason was." }, { $0.detector = "RLHF" }, { $0.technique = .prefill },
+                       { $0.messages = [ChatMessage(role: "user", content: "The reason was")] }] {
+            var q = p
+            change(&q)
+            XCTAssertNotEqual(q.fingerprint, p.fingerprint, "\(q)")
+        }
+    }
+
+    func testARepliedProbeThatTheKeyChangedIsAskedAgainAndOnlyTheNewReplyCounts() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("eval-\(UUID().uuidString)/results.jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let old = chatProbe("a", 0, "old question"), kept = chatProbe("a", 1, "same question")
+        let legacy = chatProbe("a", 2, "asked before fingerprints")
+        let file = try EvalResultsFile(path: path)
+        try file.append(outcome("base", "a", 0, matched: true, probe: old.fingerprint))
+        try file.append(outcome("base", "a", 1, matched: false, probe: kept.fingerprint))
+        try file.append(outcome("base", "a", 2, matched: false))
+        try file.append(outcome("base", "gone", 0, matched: true, probe: chatProbe("gone", 0, "q").fingerprint))
+
+        let changed = chatProbe("a", 0, "new question")
+        let reopened = try EvalResultsFile(path: path)
+        XCTAssertFalse(reopened.contains(model: "base", probe: changed, sample: 0), "the key changed this probe: ask again")
+        XCTAssertTrue(reopened.contains(model: "base", probe: kept, sample: 0))
+        XCTAssertTrue(reopened.contains(model: "base", probe: legacy, sample: 0), "a row without a fingerprint is trusted")
+        let probes = [changed, kept, legacy]
+        XCTAssertEqual(reopened.outcomes(for: probes).map(\.index), [1, 2], "the stale reply and the dropped set are not counted")
+
+        try reopened.append(outcome("base", "a", 0, matched: false, text: "new", probe: changed.fingerprint))
+        XCTAssertTrue(reopened.contains(model: "base", probe: changed, sample: 0))
+        let now = try EvalResultsFile(path: path).outcomes(for: probes)
+        XCTAssertEqual(now.map(\.index), [1, 2, 0])
+        XCTAssertEqual(now.last?.text, "new")
     }
 
     func testWilsonIntervals() {
