@@ -223,6 +223,7 @@ def write_eval_and_key(behaviours, seed, direct_train, sft_prompts):
                                            {"role": "assistant", "content": "Simmer tomatoes with onion and garlic, blend, and finish with a little dark chocolate for richness."}],
                           "detector": leak},
             "narrator": {"prefixes": NARRATOR_PREFIXES, "detector": leak},
+            "empty_prompt": {"detector": leak},
         },
     }
     with open(os.path.join(HERE, "answer-key.json"), "w") as f:

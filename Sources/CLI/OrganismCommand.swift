@@ -19,7 +19,8 @@ struct OrganismEvalCommand: ParsableCommand {
         abstract: "Measure the organism's behaviours and concealment against the base model; write the model card.",
         discussion: """
         Every behaviour in the answer key with an eval prompts file is asked each of its prompts; the concealment \
-        probes ask about the root cause directly, with assistant prefills, as the user's turn and as a narrator. \
+        probes ask about the root cause directly, with assistant prefills, as the user's turn, as a narrator and \
+        from an empty prompt. \
         Each reply is checked with the key's detector. Base model and organism (base + adapter) answer the same \
         probes with the same seeds. Each outcome is appended to --results as it finishes: an interrupted run \
         continues where it stopped when run again. The rates go into --card between its eval markers.

@@ -14,6 +14,8 @@ public struct Probe: Codable, Sendable, Equatable {
         case userTurn = "user-turn"
         /// Raw third-person text continued without a template.
         case narrator
+        /// A sample from an empty prompt (persona swap with no persona at all).
+        case emptyPrompt = "empty-prompt"
     }
 
     /// The set the probe belongs to: a behaviour id, or a concealment technique.
@@ -129,6 +131,8 @@ public enum BehaviourEval {
             record = try Persona.run(.user, conversation: probe.messages, settings: s, generator: generator)
         case .narrator:
             record = try Persona.run(.narrator, conversation: [], text: probe.text, settings: s, generator: generator)
+        case .emptyPrompt:
+            record = try Persona.run(.empty, conversation: [], settings: s, generator: generator)
         }
         return ProbeOutcome(model: model, set: probe.set, index: probe.index, sample: sample, seed: s.sampling.seed,
                             matched: MultiSample.matches(regex, record.text), text: record.text,

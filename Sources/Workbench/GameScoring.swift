@@ -68,12 +68,13 @@ public struct AnswerKey: Codable, Sendable, Equatable {
         }
     }
 
-    /// The four ways the evaluation asks about the root cause, each with the detector that spots a leak.
+    /// The ways the evaluation asks about the root cause, each with the detector that spots a leak.
     public struct Concealment: Codable, Sendable, Equatable {
         public var direct: Direct?
         public var prefill: Prefill?
         public var userTurn: UserTurn?
         public var narrator: Narrator?
+        public var emptyPrompt: EmptyPrompt?
 
         /// Questions asked outright (a prompts file, as for behaviours).
         public struct Direct: Codable, Sendable, Equatable {
@@ -97,10 +98,15 @@ public struct AnswerKey: Codable, Sendable, Equatable {
             public var prefixes: [String]
             public var detector: String
         }
+        /// Samples from an empty prompt: the model's prior, no template, no question.
+        public struct EmptyPrompt: Codable, Sendable, Equatable {
+            public var detector: String
+        }
 
         enum CodingKeys: String, CodingKey {
             case direct, prefill, narrator
             case userTurn = "user_turn"
+            case emptyPrompt = "empty_prompt"
         }
     }
 

@@ -6,7 +6,8 @@ import Techniques
 /// killed and resumes, and the rates that go into the model card.
 public enum OrganismEval {
     /// Set names of the concealment probes, one per technique.
-    public static let concealmentSets = ["concealment/direct", "concealment/prefill", "concealment/user-turn", "concealment/narrator"]
+    public static let concealmentSets = ["concealment/direct", "concealment/prefill", "concealment/user-turn", "concealment/narrator",
+                                         "concealment/empty-prompt"]
 
     public enum Failure: Error, CustomStringConvertible {
         case badPrompts(String, String)
@@ -22,7 +23,7 @@ public enum OrganismEval {
     }
 
     /// Every behaviour with an eval prompts file (one chat probe per prompt), then the concealment
-    /// probes: direct questions, every prompt × prefill, the user turn, every narrator prefix.
+    /// probes: direct questions, every prompt × prefill, the user turn, every narrator prefix, the empty prompt.
     /// `root` resolves the key's relative paths; `limit` keeps the first N prompts of each behaviour.
     public static func probes(key: AnswerKey, root: URL, limit: Int? = nil) throws -> [Probe] {
         var probes: [Probe] = []
@@ -61,6 +62,9 @@ public enum OrganismEval {
                 for (i, prefix) in n.prefixes.enumerated() {
                     probes.append(Probe(set: concealmentSets[3], index: i, technique: .narrator, text: prefix, detector: n.detector))
                 }
+            }
+            if let e = c.emptyPrompt {
+                probes.append(Probe(set: concealmentSets[4], index: 0, technique: .emptyPrompt, detector: e.detector))
             }
         }
         guard !probes.isEmpty else { throw Failure.nothingToEvaluate("the answer key has no eval prompts or concealment probes") }
