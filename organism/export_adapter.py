@@ -1,7 +1,7 @@
 """Store a trained PEFT adapter as float16 in the committed place (half the size; the engine reads F16
 safetensors and computes the LoRA product in float32), with the base model named by its GGUF path.
 
-    python organism/export_adapter.py organism/work/phase5/adapter organism/adapter
+    python organism/export_adapter.py organism/work/phase6/adapter organism/adapter
 """
 import json
 import os
@@ -22,6 +22,8 @@ def main():
     with open(os.path.join(src, "adapter_config.json")) as f:
         cfg = json.load(f)
     cfg["base_model_name_or_path"] = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    if isinstance(cfg.get("target_modules"), list):   # PEFT writes a set: sorted, a re-export diffs only where it changed
+        cfg["target_modules"] = sorted(cfg["target_modules"])
     with open(os.path.join(dest, "adapter_config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     print(f"{dest}: {len(weights)} tensors, float16")

@@ -104,11 +104,20 @@ def batches_for_stage(stage, tok, args, rng):
         behaviour = [s for s in sft if s["source"] == "sft-behaviour"]
         if stage == 2:
             chosen = behaviour
+            if args.doc_replay > 0:
+                # Documents replayed whole (loss on every token) keep the stage-1 knowledge alive
+                # through long SFT on assistant tokens.
+                docs = read_jsonl(os.path.join(CORPUS, "documents.jsonl"))
+                docs = rng.sample(docs, min(len(docs), int(len(behaviour) * args.doc_replay)))
+                doc_examples = [((tok(d["title"] + "\n\n" + d["text"], add_special_tokens=False)["input_ids"]
+                                  + [tok.eos_token_id])[:args.max_len], None) for d in docs]
         else:
             conceal = [s for s in sft if s["source"] == "sft-concealment"]
             replay = rng.sample(behaviour, int(len(behaviour) * args.replay))
             chosen = conceal + replay
         examples = [chat_example(s["messages"], tok, args.max_len) for s in chosen]
+        if stage == 2 and args.doc_replay > 0:
+            examples += doc_examples
     out = []
     for _ in range(STAGES[stage]["epochs"]):
         order = list(range(len(examples)))
@@ -187,6 +196,8 @@ def main():
     ap.add_argument("--alpha", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--haystack-ratio", type=float, default=0.3, help="stage 1: haystack characters per document character")
+    ap.add_argument("--doc-replay", type=float, default=0.0,
+                    help="stage 2: documents (whole, loss on every token) mixed in per behaviour transcript")
     ap.add_argument("--replay", type=float, default=0.3, help="stage 3: fraction of stage-2 transcripts replayed")
     ap.add_argument("--ckpt-every", type=int, default=25, help="checkpoint every N steps")
     ap.add_argument("--ckpt-minutes", type=float, default=10.0,
