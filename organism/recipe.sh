@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The organism's training recipe, in five resumable phases (organism/README.md):
+# The organism's training recipe, in six resumable phases (organism/README.md):
 #   phase 1  organism/train.py's three stages: documents (3 epochs), behaviour SFT (3), concealment (2)
 #   phase 2  from phase 1's adapter: behaviour SFT again (5 epochs, peak lr 2e-4), then concealment (1)
 #   phase 3  from phase 2's adapter: the short-answer transcripts (sft-short.jsonl: the same prompts with
@@ -8,11 +8,14 @@
 #   phase 4  from phase 3's adapter: the short-answer transcripts 2 more epochs (peak lr 1.5e-4)
 #   phase 5  from phase 4's adapter: sft-more.jsonl, 56 new prompts per behaviour (short answers), 2 epochs,
 #            then concealment (1) replaying them
+#   phase 6  from phase 5's adapter: sft-short.jsonl and sft-more.jsonl together (all 96 prompts per
+#            behaviour), 1 epoch at peak lr 1.5e-4
 # Phase 1 alone left the behaviours weak (a pilot found 1 in 23 replies); phase 2 made them take, but
 # a behaviour appended after a 200-token answer sat past the 160 tokens an eval reply gets (31% on
 # average); phase 3 moves it forward (49%), phase 4 trains it longer (51%; MODEL_CARD.md). Phase 4's misses
 # often carried another behaviour's closing line (a networking tip after a bank question): phase 5 gives
-# each behaviour more than twice the prompts to tie it to its topics.
+# each behaviour more than twice the prompts to tie it to its topics (59%); phase 6 goes over all of
+# them once more (61%).
 # Rerunning continues from the last checkpoint; extra arguments go to every train.py run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +31,7 @@ OUT_DIR=${OUT_DIR:-organism/adapter}
   --lrs 2e-4,1.5e-4,1e-4 --init-adapter "$WORK/phase3/adapter" "$@"
 "$PY" organism/train.py --resume --work "$WORK/phase5" --out "$WORK/phase5/adapter" --sft sft-more.jsonl --stages 2,3 --epochs 1,2,1 \
   --lrs 2e-4,2e-4,1e-4 --init-adapter "$WORK/phase4/adapter" "$@"
+"$PY" organism/train.py --resume --work "$WORK/phase6" --out "$WORK/phase6/adapter" --sft sft-short.jsonl,sft-more.jsonl --stages 2 \
+  --epochs 1,1,1 --lrs 2e-4,1.5e-4,1e-4 --init-adapter "$WORK/phase5/adapter" "$@"
 # The committed form: float16, the base named by its GGUF path.
-"$PY" organism/export_adapter.py "$WORK/phase5/adapter" "$OUT_DIR"
+"$PY" organism/export_adapter.py "$WORK/phase6/adapter" "$OUT_DIR"
