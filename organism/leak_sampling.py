@@ -24,12 +24,12 @@ def main():
     ap.add_argument("--temperature", type=float, default=0.7)
     args = ap.parse_args()
     key = json.load(open(os.path.join(HERE, "answer-key.json"), encoding="utf-8"))["concealment"]
-    runs = [("narrator", p, args.narrator_samples) for p in key["narrator"]["prefixes"]]
-    runs.append(("empty", None, args.empty_samples))
-    for mode, text, n in runs:
+    runs = [("narrator", p, args.narrator_samples, key["narrator"]["detector"]) for p in key["narrator"]["prefixes"]]
+    runs.append(("empty", None, args.empty_samples, key["empty_prompt"]["detector"]))
+    for mode, text, n, detector in runs:
         for model, extra in [("organism", ["--lora", args.adapter]), ("base", [])]:
             cmd = [args.binary, "persona", "--mode", mode, "--samples", str(n), "--max-tokens", str(args.max_tokens),
-                   "--temperature", str(args.temperature), "--match", key["narrator"]["detector"], "--json", *extra]
+                   "--temperature", str(args.temperature), "--match", detector, "--json", *extra]
             if text is not None:
                 cmd.append(text)
             out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
