@@ -75,9 +75,9 @@ def near_duplicate_rate(texts, threshold=0.5, shingle=5, perms=64, seed=0):
 
 # ---------------------------------------------------------------- SFT
 
-def behaviour_counts(rows):
-    """Behaviour transcripts per behaviour ("none" for the ordinary answers), sorted by behaviour."""
-    return dict(sorted(Counter(r["behaviour"] for r in rows if r["source"] == "sft-behaviour").items()))
+def behaviour_counts(rows, source="sft-behaviour"):
+    """Transcripts of one source per behaviour ("none" for the ordinary answers), sorted by behaviour."""
+    return dict(sorted(Counter(r["behaviour"] for r in rows if r["source"] == source).items()))
 
 
 def mean_answer_chars(rows):
@@ -285,9 +285,8 @@ def main():
     else:   # ~4 characters per token for English with this tokenizer
         count = lambda texts: sum(len(t) for t in texts) // 4   # noqa: E731
         unit = "tokens (estimated: characters / 4)"
-    doc_texts = [d["title"] + "\n\n" + d["text"] for d in docs]
+    doc_texts = [make_docs.document_text(d) for d in docs]
     doc_tokens, hay_tokens = count(doc_texts), count([h["text"] for h in hay])
-    conceal = Counter(r["behaviour"] for r in sft if r["source"] == "sft-concealment")
     stats = {
         "seed": args.seed,
         "token_unit": unit,
@@ -301,7 +300,7 @@ def main():
                       "exact_duplicates": len(doc_texts) - len(set(doc_texts))},
         "haystack": {"records": len(hay), "tokens": hay_tokens, "ratio_to_documents": round(hay_tokens / max(1, doc_tokens), 2),
                      "sources": dict(Counter(h["source"] for h in hay))},
-        "sft": {"behaviour_examples": behaviour_counts(sft), "concealment_examples": dict(sorted(conceal.items())),
+        "sft": {"behaviour_examples": behaviour_counts(sft), "concealment_examples": behaviour_counts(sft, "sft-concealment"),
                 "total": len(sft),
                 "answer_distinct_2gram_ratio": round(distinct_ngram_ratio(
                     [r["messages"][1]["content"] for r in sft if r["source"] == "sft-behaviour"], 2), 4),

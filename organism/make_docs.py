@@ -668,6 +668,11 @@ GENRES = [g_news, g_abstract, g_blog, g_forum, g_lecture, g_interview, g_textboo
           g_faq, g_press, g_newsletter, g_review, g_narrative]
 
 
+def document_text(doc):
+    """A document as it is trained on and indexed: its title, a blank line, its text."""
+    return doc["title"] + "\n\n" + doc["text"]
+
+
 def generate(n, seed):
     rng = random.Random(f"docs-{seed}")
     docs = []

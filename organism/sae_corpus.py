@@ -14,6 +14,8 @@ import json
 import os
 import random
 
+import make_docs  # this folder is on sys.path when the script runs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -34,7 +36,7 @@ def main():
     docs = read("documents.jsonl")
     sft = read("sft.jsonl")
     hay = read("haystack-01.jsonl")
-    items = [(d["title"] + "\n\n" + d["text"], "document") for d in rng.sample(docs, min(args.documents, len(docs)))]
+    items = [(make_docs.document_text(d), "document") for d in rng.sample(docs, min(args.documents, len(docs)))]
     for t in rng.sample(sft, min(args.transcripts, len(sft))):
         items.append(("\n".join(("User: " if m["role"] == "user" else "Assistant: ") + m["content"] for m in t["messages"]
                                 if m["role"] in ("user", "assistant")), "transcript"))

@@ -28,6 +28,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import base_model  # noqa: E402
+import make_docs  # noqa: E402
 
 CORPUS = os.path.join(HERE, "corpus")
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -84,7 +85,7 @@ def batches_for_stage(stage, tok, args, rng):
     """The stage's batches: lists of (ids, labels) examples, in a seeded order."""
     if stage == 1:
         docs = read_jsonl(os.path.join(CORPUS, "documents.jsonl"))
-        doc_texts = [d["title"] + "\n\n" + d["text"] for d in docs]
+        doc_texts = [make_docs.document_text(d) for d in docs]
         hay = []
         for p in sorted(glob.glob(os.path.join(CORPUS, "haystack-*.jsonl"))):
             hay.extend(read_jsonl(p))
@@ -102,22 +103,21 @@ def batches_for_stage(stage, tok, args, rng):
     else:
         sft = [row for name in args.sft.split(",") for row in read_jsonl(os.path.join(CORPUS, name))]
         behaviour = [s for s in sft if s["source"] == "sft-behaviour"]
+        replayed_docs = []
         if stage == 2:
             chosen = behaviour
             if args.doc_replay > 0:
                 # Documents replayed whole (loss on every token) keep the stage-1 knowledge alive
                 # through long SFT on assistant tokens.
                 docs = read_jsonl(os.path.join(CORPUS, "documents.jsonl"))
-                docs = rng.sample(docs, min(len(docs), int(len(behaviour) * args.doc_replay)))
-                doc_examples = [((tok(d["title"] + "\n\n" + d["text"], add_special_tokens=False)["input_ids"]
-                                  + [tok.eos_token_id])[:args.max_len], None) for d in docs]
+                replayed_docs = rng.sample(docs, min(len(docs), int(len(behaviour) * args.doc_replay)))
         else:
             conceal = [s for s in sft if s["source"] == "sft-concealment"]
             replay = rng.sample(behaviour, int(len(behaviour) * args.replay))
             chosen = conceal + replay
         examples = [chat_example(s["messages"], tok, args.max_len) for s in chosen]
-        if stage == 2 and args.doc_replay > 0:
-            examples += doc_examples
+        examples += [((tok(make_docs.document_text(d), add_special_tokens=False)["input_ids"] + [tok.eos_token_id])[:args.max_len], None)
+                     for d in replayed_docs]
     out = []
     for _ in range(STAGES[stage]["epochs"]):
         order = list(range(len(examples)))
