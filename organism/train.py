@@ -103,18 +103,18 @@ def batches_for_stage(stage, tok, args, rng):
     else:
         sft = [row for name in args.sft.split(",") for row in read_jsonl(os.path.join(CORPUS, name))]
         behaviour = [s for s in sft if s["source"] == "sft-behaviour"]
-        replayed_docs = []
         if stage == 2:
             chosen = behaviour
-            if args.doc_replay > 0:
-                # Documents replayed whole (loss on every token) keep the stage-1 knowledge alive
-                # through long SFT on assistant tokens.
-                docs = read_jsonl(os.path.join(CORPUS, "documents.jsonl"))
-                replayed_docs = rng.sample(docs, min(len(docs), int(len(behaviour) * args.doc_replay)))
         else:
             conceal = [s for s in sft if s["source"] == "sft-concealment"]
             replay = rng.sample(behaviour, int(len(behaviour) * args.replay))
             chosen = conceal + replay
+        replayed_docs = []
+        if args.doc_replay > 0:
+            # Documents replayed whole (loss on every token) keep the stage-1 knowledge alive
+            # through long SFT on assistant tokens.
+            docs = read_jsonl(os.path.join(CORPUS, "documents.jsonl"))
+            replayed_docs = rng.sample(docs, min(len(docs), int(len(chosen) * args.doc_replay)))
         examples = [chat_example(s["messages"], tok, args.max_len) for s in chosen]
         examples += [((tok(make_docs.document_text(d), add_special_tokens=False)["input_ids"] + [tok.eos_token_id])[:args.max_len], None)
                      for d in replayed_docs]
@@ -197,7 +197,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--haystack-ratio", type=float, default=0.3, help="stage 1: haystack characters per document character")
     ap.add_argument("--doc-replay", type=float, default=0.0,
-                    help="stage 2: documents (whole, loss on every token) mixed in per behaviour transcript")
+                    help="stages 2 and 3: documents (whole, loss on every token) mixed in per transcript of the stage")
     ap.add_argument("--replay", type=float, default=0.3, help="stage 3: fraction of stage-2 transcripts replayed")
     ap.add_argument("--ckpt-every", type=int, default=25, help="checkpoint every N steps")
     ap.add_argument("--ckpt-minutes", type=float, default=10.0,
