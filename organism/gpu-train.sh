@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The organism's recipe (organism/recipe.sh) on one CUDA GPU, where it takes about five minutes instead
 # of hours on two CPU cores; recipe.sh stores the adapter as float16 in organism/adapter/. Phases 1 and 2
-# of the committed adapter were made this way on an H200; phases 3 to 6 ran on two CPU cores.
+# of the committed adapter were made this way on an H200; phases 3 to 9 ran on two CPU cores.
 #
 #   bash organism/gpu-train.sh        (QUICK_EVAL=1 also runs organism/quick_eval.py on the result)
 #

@@ -189,7 +189,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seq-len", type=int, default=256, help="stage-1 block length")
     ap.add_argument("--sft", default="sft.jsonl", help="stages 2 and 3: the transcripts file in corpus/, or several, comma-separated "
-                    "(recipe.sh's phases 3-4 use sft-short.jsonl, phase 5 sft-more.jsonl, phase 6 both)")
+                    "(recipe.sh's phases 3-4 use sft-short.jsonl, phases 5, 7 and 9 sft-more.jsonl, phases 6 and 8 both)")
     ap.add_argument("--max-len", type=int, default=512, help="longest SFT transcript in tokens")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--rank", type=int, default=16)
