@@ -1,7 +1,7 @@
 """Store a trained PEFT adapter as float16 in the committed place (half the size; the engine reads F16
 safetensors and computes the LoRA product in float32), with the base model named by its GGUF path.
 
-    python organism/export_adapter.py organism/work/phase6/adapter organism/adapter
+    python organism/export_adapter.py organism/work/phase9/adapter organism/adapter
 """
 import json
 import os
