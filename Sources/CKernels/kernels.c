@@ -1,8 +1,9 @@
-// Quantised dot products and their activation quantisation, rounding the way llama.cpp's CPU
-// backend does (so that greedy continuations agree token for token), with an AVX2 path chosen
-// at run time and a portable C path that defines the semantics.
+// CPU feature detection, half precision, and the matrix products over the worker pool. The
+// per-type kernels (dequantisation, activation quantisation, dot products) and the table of
+// tensor types are in quants.c.
 #include "ckernels.h"
 #include "internal.h"
+#include "quants.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -11,25 +12,9 @@
 #include <string.h>
 
 
-// ---------------------------------------------------------------- block layouts (ggml)
-
-typedef struct { uint16_t d; uint8_t qs[16]; } block_q4_0;            // x = d * (q - 8)
-typedef struct { uint16_t d, m; uint8_t qs[16]; } block_q4_1;         // x = d * q + m
-typedef struct { uint16_t d; int8_t qs[32]; } block_q8_0;             // x = d * q
-typedef struct { uint16_t d, s; int8_t qs[32]; } block_q8_1;          // s = d * sum(q)
-typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } block_q4_K;
-typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } block_q6_K;
-
-_Static_assert(sizeof(block_q4_0) == 18, "q4_0");
-_Static_assert(sizeof(block_q4_1) == 20, "q4_1");
-_Static_assert(sizeof(block_q8_0) == 34, "q8_0");
-_Static_assert(sizeof(block_q8_1) == 36, "q8_1");
-_Static_assert(sizeof(block_q4_K) == 144, "q4_K");
-_Static_assert(sizeof(block_q6_K) == 210, "q6_K");
-
 // ---------------------------------------------------------------- CPU features
 
-static int simd_level = -1;
+static int simd_level = -1, simd_detected = -1;
 static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
 
 static void detect_simd(void) {
@@ -38,6 +23,7 @@ static void detect_simd(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) level = 1;
 #endif
+    simd_detected = level;
     const char *env = getenv("CK_SIMD");
     if (env && env[0] == '0') level = 0;
     simd_level = level;
@@ -46,6 +32,13 @@ static void detect_simd(void) {
 int ck_simd_level(void) {
     pthread_once(&simd_once, detect_simd);
     return simd_level;
+}
+
+int ck_set_simd_level(int level) {
+    pthread_once(&simd_once, detect_simd);
+    const int previous = simd_level;
+    simd_level = level < 0 ? 0 : level > simd_detected ? simd_detected : level;
+    return previous;
 }
 
 // ---------------------------------------------------------------- half precision
@@ -111,325 +104,8 @@ void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int n) {
     for (int i = 0; i < n; i++) y[i] = ck_fp32_to_fp16(x[i]);
 }
 
-// ---------------------------------------------------------------- sizes
-
-int ck_vec_dot_type(int type) {
-    switch (type) {
-    case CK_Q4_0: case CK_Q8_0: return CK_Q8_0;
-    case CK_Q4_1: return CK_Q8_1;
-    default: return CK_F32;
-    }
-}
-
-size_t ck_row_bytes(int type, int n) {
-    switch (type) {
-    case CK_F32: return (size_t)n * 4;
-    case CK_F16: case CK_BF16: return (size_t)n * 2;
-    case CK_Q4_0: return (size_t)(n / 32) * sizeof(block_q4_0);
-    case CK_Q4_1: return (size_t)(n / 32) * sizeof(block_q4_1);
-    case CK_Q8_0: return (size_t)(n / 32) * sizeof(block_q8_0);
-    case CK_Q8_1: return (size_t)(n / 32) * sizeof(block_q8_1);
-    case CK_Q4_K: return (size_t)(n / 256) * sizeof(block_q4_K);
-    case CK_Q6_K: return (size_t)(n / 256) * sizeof(block_q6_K);
-    default: return 0;
-    }
-}
-
-// ---------------------------------------------------------------- activation quantisation
-// llama.cpp's x86 path scales by 127/amax and rounds to nearest even; we do the same.
-
-static void quantize_q8_0_c(const float *x, block_q8_0 *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        float amax = 0;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[i * 32 + j]));
-        const float d = amax / 127.f;
-        const float id = amax != 0.f ? 127.f / amax : 0.f;
-        y[i].d = ck_fp32_to_fp16(d);
-        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)nearbyintf(x[i * 32 + j] * id);
-    }
-}
-
-static void quantize_q8_1_c(const float *x, block_q8_1 *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        float amax = 0;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[i * 32 + j]));
-        const float d = amax / 127.f;
-        const float id = amax != 0.f ? 127.f / amax : 0.f;
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            y[i].qs[j] = (int8_t)nearbyintf(x[i * 32 + j] * id);
-            sum += y[i].qs[j];
-        }
-        y[i].d = ck_fp32_to_fp16(d);
-        y[i].s = ck_fp32_to_fp16(d * (float)sum);
-    }
-}
-
-#ifdef CK_X86
-CK_AVX2 static inline int hsum_i32x8(__m256i v) {
-    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
-    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(r);
-}
-
-// Quantises 32 floats to int8 with scale 127/amax; returns d and (optionally) the sum of q.
-CK_AVX2 static inline float quantize_block_avx2(const float *x, int8_t *qs, int *sum_out) {
-    __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
-    __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 m = _mm256_andnot_ps(sign, v0);
-    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v1));
-    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v2));
-    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v3));
-    __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float amax = _mm_cvtss_f32(m4);
-    const float d = amax / 127.f;
-    const __m256 id = _mm256_set1_ps(amax != 0.f ? 127.f / amax : 0.f);
-    __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    if (sum_out) *sum_out = hsum_i32x8(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
-    // Pack to int8 and undo the lane interleaving of the pack instructions.
-    i0 = _mm256_packs_epi32(i0, i1);
-    i2 = _mm256_packs_epi32(i2, i3);
-    i0 = _mm256_packs_epi16(i0, i2);
-    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    i0 = _mm256_permutevar8x32_epi32(i0, perm);
-    _mm256_storeu_si256((__m256i *)qs, i0);
-    return d;
-}
-
-CK_AVX2 static void quantize_q8_0_avx2(const float *x, block_q8_0 *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        float d = quantize_block_avx2(x + i * 32, y[i].qs, NULL);
-        y[i].d = (uint16_t)_cvtss_sh(d, 0);
-    }
-}
-
-CK_AVX2 static void quantize_q8_1_avx2(const float *x, block_q8_1 *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        int sum;
-        float d = quantize_block_avx2(x + i * 32, y[i].qs, &sum);
-        y[i].d = (uint16_t)_cvtss_sh(d, 0);
-        y[i].s = (uint16_t)_cvtss_sh(d * (float)sum, 0);
-    }
-}
-#endif
-
-void ck_quantize_row(int vdt, const float *x, void *y, int n) {
-    pthread_once(&table_once, init_table);
-    switch (vdt) {
-    case CK_Q8_0:
-#ifdef CK_X86
-        if (ck_simd_level()) { quantize_q8_0_avx2(x, y, n); return; }
-#endif
-        quantize_q8_0_c(x, y, n);
-        return;
-    case CK_Q8_1:
-#ifdef CK_X86
-        if (ck_simd_level()) { quantize_q8_1_avx2(x, y, n); return; }
-#endif
-        quantize_q8_1_c(x, y, n);
-        return;
-    default:
-        memcpy(y, x, (size_t)n * sizeof(float));
-    }
-}
-
-// ---------------------------------------------------------------- dequantisation
-
-static void dequant_q4_0(const block_q4_0 *x, float *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        const float d = h2f(x[i].d);
-        for (int j = 0; j < 16; j++) {
-            y[i * 32 + j] = d * (float)((x[i].qs[j] & 15) - 8);
-            y[i * 32 + j + 16] = d * (float)((x[i].qs[j] >> 4) - 8);
-        }
-    }
-}
-
-static void dequant_q4_1(const block_q4_1 *x, float *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        const float d = h2f(x[i].d), m = h2f(x[i].m);
-        for (int j = 0; j < 16; j++) {
-            y[i * 32 + j] = d * (float)(x[i].qs[j] & 15) + m;
-            y[i * 32 + j + 16] = d * (float)(x[i].qs[j] >> 4) + m;
-        }
-    }
-}
-
-static void dequant_q8_0(const block_q8_0 *x, float *y, int n) {
-    for (int i = 0; i < n / 32; i++) {
-        const float d = h2f(x[i].d);
-        for (int j = 0; j < 32; j++) y[i * 32 + j] = d * (float)x[i].qs[j];
-    }
-}
-
-// The 12 scale bytes pack eight 6-bit scales and eight 6-bit mins.
-static inline void q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
-
-static void dequant_q4_K(const block_q4_K *x, float *y, int n) {
-    for (int i = 0; i < n / 256; i++) {
-        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
-        const uint8_t *q = x[i].qs;
-        int is = 0;
-        for (int j = 0; j < 256; j += 64) {
-            uint8_t sc, m;
-            q4k_scale_min(is, x[i].scales, &sc, &m);
-            const float d1 = d * sc, m1 = dmin * m;
-            q4k_scale_min(is + 1, x[i].scales, &sc, &m);
-            const float d2 = d * sc, m2 = dmin * m;
-            for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0xF) - m1;
-            for (int l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
-            q += 32;
-            is += 2;
-        }
-    }
-}
-
-static void dequant_q6_K(const block_q6_K *x, float *y, int n) {
-    for (int i = 0; i < n / 256; i++) {
-        const float d = h2f(x[i].d);
-        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-        const int8_t *sc = x[i].scales;
-        for (int half = 0; half < 2; half++) {
-            for (int l = 0; l < 32; l++) {
-                const int is = l / 16;
-                const int q1 = (int)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int q2 = (int)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = (int)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = (int)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                y[l] = d * sc[is] * q1;
-                y[l + 32] = d * sc[is + 2] * q2;
-                y[l + 64] = d * sc[is + 4] * q3;
-                y[l + 96] = d * sc[is + 6] * q4;
-            }
-            y += 128;
-            ql += 64;
-            qh += 32;
-            sc += 8;
-        }
-    }
-}
-
-void ck_dequantize_row(int type, const void *x, float *y, int n) {
-    pthread_once(&table_once, init_table);
-    switch (type) {
-    case CK_F32: memcpy(y, x, (size_t)n * 4); break;
-    case CK_F16: {
-        const uint16_t *h = x;
-        for (int i = 0; i < n; i++) y[i] = h2f(h[i]);
-        break;
-    }
-    case CK_BF16: {
-        const uint16_t *h = x;
-        for (int i = 0; i < n; i++) {
-            uint32_t bits = (uint32_t)h[i] << 16;
-            memcpy(&y[i], &bits, 4);
-        }
-        break;
-    }
-    case CK_Q4_0: dequant_q4_0(x, y, n); break;
-    case CK_Q4_1: dequant_q4_1(x, y, n); break;
-    case CK_Q8_0: dequant_q8_0(x, y, n); break;
-    case CK_Q4_K: dequant_q4_K(x, y, n); break;
-    case CK_Q6_K: dequant_q6_K(x, y, n); break;
-    default: memset(y, 0, (size_t)n * 4); break;
-    }
-}
-
-// ---------------------------------------------------------------- dot products
-
-// The portable dot products reproduce the AVX2 kernels bit for bit: eight lanes, lane k holding
-// the integer sum of elements 4k..4k+3 of the block (what maddubs + madd leave there), each lane
-// accumulated with its own fma in block order, then the AVX2 horizontal-sum order.
-static inline float hsum8_c(const float a[8]) {
-    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
-}
-
-static float dot_q4_0_q8_0_c(int n, const block_q4_0 *x, const block_q8_0 *y) {
-    float acc[8] = {0};
-    for (int i = 0; i < n / 32; i++) {
-        int8_t q[32];
-        for (int j = 0; j < 16; j++) {
-            q[j] = (int8_t)((x[i].qs[j] & 15) - 8);
-            q[j + 16] = (int8_t)((x[i].qs[j] >> 4) - 8);
-        }
-        const float dd = h2f(x[i].d) * h2f(y[i].d);
-        for (int k = 0; k < 8; k++) {
-            int s = 0;
-            for (int j = 4 * k; j < 4 * k + 4; j++) s += q[j] * y[i].qs[j];
-            acc[k] = fmaf(dd, (float)s, acc[k]);
-        }
-    }
-    return hsum8_c(acc);
-}
-
-static float dot_q4_1_q8_1_c(int n, const block_q4_1 *x, const block_q8_1 *y) {
-    float acc[8] = {0}, summs = 0;
-    for (int i = 0; i < n / 32; i++) {
-        uint8_t q[32];
-        for (int j = 0; j < 16; j++) {
-            q[j] = x[i].qs[j] & 15;
-            q[j + 16] = x[i].qs[j] >> 4;
-        }
-        const float dx = h2f(x[i].d), dy = h2f(y[i].d);
-        summs = fmaf(h2f(x[i].m), h2f(y[i].s), summs);
-        const float dd = dx * dy;
-        for (int k = 0; k < 8; k++) {
-            int s = 0;
-            for (int j = 4 * k; j < 4 * k + 4; j++) s += q[j] * y[i].qs[j];
-            acc[k] = fmaf(dd, (float)s, acc[k]);
-        }
-    }
-    return hsum8_c(acc) + summs;
-}
-
-static float dot_q8_0_q8_0_c(int n, const block_q8_0 *x, const block_q8_0 *y) {
-    float acc[8] = {0};
-    for (int i = 0; i < n / 32; i++) {
-        const float dd = h2f(x[i].d) * h2f(y[i].d);
-        for (int k = 0; k < 8; k++) {
-            int s = 0;
-            for (int j = 4 * k; j < 4 * k + 4; j++) s += x[i].qs[j] * y[i].qs[j];
-            acc[k] = fmaf(dd, (float)s, acc[k]);
-        }
-    }
-    return hsum8_c(acc);
-}
-
-// Types without an integer path: dequantise a block at a time and take a float dot product.
-static float dot_dequant_f32(int type, int n, const uint8_t *w, const float *x) {
-    const int block = (type == CK_Q4_K || type == CK_Q6_K) ? 256 : (type == CK_F32 || type == CK_F16 || type == CK_BF16) ? 256 : 32;
-    const size_t block_bytes = ck_row_bytes(type, block);
-    float tmp[256];
-    double sum = 0;
-    for (int i = 0; i + block <= n; i += block) {
-        ck_dequantize_row(type, w + (size_t)(i / block) * block_bytes, tmp, block);
-        float s = 0;
-        for (int j = 0; j < block; j++) s += tmp[j] * x[i + j];
-        sum += s;
-    }
-    const int rest = n % block; // float types only: rows need not be multiples of 256
-    if (rest) {
-        const int start = n - rest;
-        ck_dequantize_row(type, w + ck_row_bytes(type, start), tmp, rest);
-        for (int j = 0; j < rest; j++) sum += tmp[j] * x[start + j];
-    }
-    return (float)sum;
-}
+// ---------------------------------------------------------------- matrix-product kernels
+// Several rows or tokens at a time, each row's sum in the order of quants.c's one-row kernels.
 
 #ifdef CK_X86
 CK_AVX2 static inline __m256i nibbles_32(const uint8_t *qs) {
@@ -455,21 +131,6 @@ CK_AVX2 static inline __m128 two_halves(const uint16_t *p) {
     int32_t bits;
     memcpy(&bits, p, 4);
     return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
-}
-
-// Per block: acc = fma(d_x*d_y, sum(q_x*q_y), acc) and summs = fma(m_x, s_y, summs), in block
-// order, exactly as llama.cpp's AVX2 kernel; the result is hsum(acc) + summs.
-CK_AVX2 static float dot_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block_q8_1 *y) {
-    __m256 acc = _mm256_setzero_ps();
-    __m128 summs = _mm_setzero_ps();
-    for (int i = 0; i < n / 32; i++) {
-        const __m128 xdm = two_halves(&x[i].d), yds = two_halves(&y[i].d);
-        summs = _mm_fmadd_ps(xdm, yds, summs); // lane 1: m * s
-        const __m256 dd = _mm256_broadcastss_ps(_mm_mul_ss(xdm, yds));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(dd, dot_u8_i8_to_f32(nibbles_32(x[i].qs), qy), acc);
-    }
-    return hsum_f32x8(acc) + _mm_cvtss_f32(_mm_movehdup_ps(summs));
 }
 
 // Four weight rows against one activation row (decode): four independent accumulation chains
@@ -498,28 +159,6 @@ CK_AVX2 static void dot_q4_1_q8_1_4rows_avx2(int n, const uint8_t *w, size_t wst
     out[1] = hsum_f32x8(a1) + _mm_cvtss_f32(_mm_movehdup_ps(s1));
     out[2] = hsum_f32x8(a2) + _mm_cvtss_f32(_mm_movehdup_ps(s2));
     out[3] = hsum_f32x8(a3) + _mm_cvtss_f32(_mm_movehdup_ps(s3));
-}
-
-CK_AVX2 static float dot_q4_0_q8_0_avx2(int n, const block_q4_0 *x, const block_q8_0 *y) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n / 32; i++) {
-        const __m256 dd = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
-        const __m256i qx = _mm256_sub_epi8(nibbles_32(x[i].qs), _mm256_set1_epi8(8));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(dd, dot_i8_i8_to_f32(qx, qy), acc);
-    }
-    return hsum_f32x8(acc);
-}
-
-CK_AVX2 static float dot_q8_0_q8_0_avx2(int n, const block_q8_0 *x, const block_q8_0 *y) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n / 32; i++) {
-        const __m256 dd = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(dd, dot_i8_i8_to_f32(qx, qy), acc);
-    }
-    return hsum_f32x8(acc);
 }
 
 CK_AVX2 static void dot_q8_0_q8_0_4rows_avx2(int n, const uint8_t *w, size_t wstride, const block_q8_0 *y, float *out) {
@@ -576,25 +215,6 @@ CK_AVX2 static void dot4s_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block
 }
 #endif
 
-float ck_vec_dot(int type, int n, const void *w, const void *xq) {
-    pthread_once(&table_once, init_table);
-#ifdef CK_X86
-    if (ck_simd_level()) {
-        switch (type) {
-        case CK_Q4_1: return dot_q4_1_q8_1_avx2(n, w, xq);
-        case CK_Q4_0: return dot_q4_0_q8_0_avx2(n, w, xq);
-        case CK_Q8_0: return dot_q8_0_q8_0_avx2(n, w, xq);
-        default: break;
-        }
-    }
-#endif
-    switch (type) {
-    case CK_Q4_1: return dot_q4_1_q8_1_c(n, w, xq);
-    case CK_Q4_0: return dot_q4_0_q8_0_c(n, w, xq);
-    case CK_Q8_0: return dot_q8_0_q8_0_c(n, w, xq);
-    default: return dot_dequant_f32(type, n, w, xq);
-    }
-}
 
 // ---------------------------------------------------------------- matrix products
 
@@ -646,10 +266,16 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
         }
     }
 #endif
+    if (t >= c->ntok) return;
+    // Every other type: its one-row kernel from the table, at the current SIMD level.
+    const ck_type_traits_t *traits = ck_type_traits(job->type);
+    if (!traits || !traits->vec_dot) ck_no_kernel("dot product", job->type);
+    float (*dot)(int, const void *, const void *) =
+        traits->vec_dot_avx2 && ck_simd_level() ? traits->vec_dot_avx2 : traits->vec_dot;
     for (; t < c->ntok; t++) {
         const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
         float *out = job->out + (size_t)t * job->out_stride;
-        for (int r = r0; r < r1; r++) out[r] = ck_vec_dot(job->type, c->cols, w + (size_t)r * wrow, x);
+        for (int r = r0; r < r1; r++) out[r] = dot(c->cols, w + (size_t)r * wrow, x);
     }
 }
 

@@ -1,10 +1,17 @@
+import CKernels
 import Foundation
 import Model
 import TestSupport
 import XCTest
 
 /// Dequantisation of every supported tensor type against the block formulas written out
-/// independently here, and the quantised dot products against a float reference.
+/// independently here, and the quantised dot products against a float reference; then every type
+/// with a kernel against llama.cpp itself (Fixtures/kernels.json, made by
+/// scripts/kernel_reference.py from llama.cpp's x86 CPU kernels): dequantisation, activation
+/// quantisation and vec_dot bit for bit, on the AVX2 path and on the portable one.
+/// The exception is the float types' dot product: llama.cpp converts the activations to
+/// F16/BF16 there, the engine keeps them F32, so those dots are checked to 2e-3 of sum |w*x|
+/// (measured worst: 1.4e-3 for BF16, 2e-4 for F16, 4e-7 for F32), and the difference printed.
 final class QuantizationTests: XCTestCase {
     /// IEEE half from float (round to nearest; test values are exactly representable).
     func half(_ f: Float) -> [UInt8] {
@@ -143,6 +150,184 @@ final class QuantizationTests: XCTestCase {
             case .bf16: let v = Float.random(in: -1...1, using: &rng).bitPattern >> 16; data[o] = UInt8(v & 0xFF); data[o + 1] = UInt8(v >> 8)
             case .f32: withUnsafeBytes(of: Float.random(in: -1...1, using: &rng).bitPattern.littleEndian) { for i in 0..<4 { data[o + i] = $0[i] } }
             default: break
+            }
+        }
+    }
+
+    // MARK: - against llama.cpp (Fixtures/kernels.json)
+
+    struct KernelFixture: Decodable {
+        struct TypeFacts: Decodable { let id: Int; let ggml_name: String; let block_size: Int; let block_bytes: Int }
+        struct Case: Decodable {
+            let type: String
+            let id: Int
+            let n: Int
+            let activation_type: String
+            let weights: [String]
+            let dequantized: [String]
+            let activations: [String]
+            let activations_quantized: [String]?
+            let vec_dot: [[UInt32]]
+            let vec_dot_exact: Bool
+        }
+        let types: [TypeFacts]
+        let cases: [Case]
+    }
+
+    static func loadKernelFixture() throws -> KernelFixture {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/kernels", withExtension: "json"))
+        return try JSONDecoder().decode(KernelFixture.self, from: Data(contentsOf: url))
+    }
+
+    static func bytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(hex.utf8.count / 2)
+        var it = hex.utf8.makeIterator()
+        func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+        while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
+        return out
+    }
+
+    static func floats(_ hex: String) -> [Float] {
+        let b = bytes(hex)
+        return stride(from: 0, to: b.count, by: 4).map {
+            Float(bitPattern: UInt32(b[$0]) | UInt32(b[$0 + 1]) << 8 | UInt32(b[$0 + 2]) << 16 | UInt32(b[$0 + 3]) << 24)
+        }
+    }
+
+    /// The first index where two sequences differ bitwise, with both values, or nil.
+    static func firstMismatch<T: Equatable>(_ got: [T], _ want: [T]) -> (Int, T?, T?)? {
+        for i in 0..<max(got.count, want.count) {
+            let g = i < got.count ? got[i] : nil, w = i < want.count ? want[i] : nil
+            if g != w { return (i, g, w) }
+        }
+        return nil
+    }
+
+    static func hex(_ f: Float) -> String { "\(f) (0x\(String(f.bitPattern, radix: 16)))" }
+
+    /// Runs body at SIMD level 1 (AVX2, when the CPU has it) and 0 (portable), restoring the level.
+    func atBothLevels(_ body: (_ level: String) throws -> Void) rethrows {
+        let saved = ck_simd_level()
+        defer { _ = ck_set_simd_level(saved) }
+        for level: Int32 in [1, 0] {
+            _ = ck_set_simd_level(level)
+            if level == 1 && ck_simd_level() == 0 { print("QuantizationTests: no AVX2 on this CPU; the portable path only"); continue }
+            try body(level == 1 ? "avx2" : "portable")
+        }
+    }
+
+    func testDequantizationMatchesLlamaCpp() throws {
+        let fixture = try Self.loadKernelFixture()
+        XCTAssertEqual(fixture.cases.count, 15, "every type with a kernel")
+        try atBothLevels { level in
+            for c in fixture.cases {
+                let type = try XCTUnwrap(GGMLType(rawValue: UInt32(c.id)), c.type)
+                XCTAssertEqual(type.description, c.type)
+                XCTAssertTrue(type.hasKernel, c.type)
+                for (r, (w, d)) in zip(c.weights, c.dequantized).enumerated() {
+                    let data = Self.bytes(w)
+                    XCTAssertEqual(data.count, type.rowBytes(c.n), "\(c.type) row bytes")
+                    var out = [Float](repeating: .nan, count: c.n)
+                    data.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { ck_dequantize_row(Int32(c.id), raw.baseAddress, $0.baseAddress, Int32(c.n)) } }
+                    let want = Self.floats(d)
+                    if let (i, g, e) = Self.firstMismatch(out.map(\.bitPattern), want.map(\.bitPattern)) {
+                        XCTFail("\(c.type) dequantize (\(level)) row \(r): first mismatch at \(i): got \(g.map { Self.hex(Float(bitPattern: $0)) } ?? "-"), llama.cpp \(e.map { Self.hex(Float(bitPattern: $0)) } ?? "-")")
+                    }
+                }
+            }
+        }
+    }
+
+    func testActivationQuantizationMatchesLlamaCpp() throws {
+        let fixture = try Self.loadKernelFixture()
+        var checked = Set<String>()
+        try atBothLevels { level in
+            for c in fixture.cases {
+                guard let expected = c.activations_quantized else { continue } // float types: F32 kept as is
+                let vdt = ck_vec_dot_type(Int32(c.id))
+                XCTAssertEqual(ck_type_name(vdt).map { String(cString: $0) }, c.activation_type, "\(c.type)'s activation type")
+                for (r, (a, q)) in zip(c.activations, expected).enumerated() {
+                    let x = Self.floats(a)
+                    var out = [UInt8](repeating: 0xAA, count: Int(ck_row_bytes(vdt, Int32(c.n))))
+                    x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBytes { ck_quantize_row(vdt, xp.baseAddress, $0.baseAddress, Int32(c.n)) } }
+                    if let (i, g, e) = Self.firstMismatch(out, Self.bytes(q)) {
+                        XCTFail("\(c.type): \(c.activation_type) quantisation (\(level)) row \(r): first mismatching byte \(i): got \(g.map { String($0) } ?? "-"), llama.cpp \(e.map { String($0) } ?? "-")")
+                    }
+                }
+                checked.insert(c.activation_type)
+            }
+        }
+        XCTAssertEqual(checked, ["Q8_0", "Q8_1", "Q8_K"])
+    }
+
+    func testVecDotMatchesLlamaCpp() throws {
+        let fixture = try Self.loadKernelFixture()
+        try atBothLevels { level in
+            for c in fixture.cases {
+                let vdt = ck_vec_dot_type(Int32(c.id))
+                for (r, w) in c.weights.enumerated() {
+                    let wb = Self.bytes(w)
+                    let deq = Self.floats(c.dequantized[r])
+                    for (a, act) in c.activations.enumerated() {
+                        let x = Self.floats(act)
+                        // The activation row as the engine makes it (checked bit for bit above).
+                        var xq = [UInt8](repeating: 0, count: max(Int(ck_row_bytes(vdt, Int32(c.n))), 4 * c.n))
+                        x.withUnsafeBufferPointer { xp in xq.withUnsafeMutableBytes { ck_quantize_row(vdt, xp.baseAddress, $0.baseAddress, Int32(c.n)) } }
+                        let got = wb.withUnsafeBytes { wp in xq.withUnsafeBytes { ck_vec_dot(Int32(c.id), Int32(c.n), wp.baseAddress, $0.baseAddress) } }
+                        let want = Float(bitPattern: c.vec_dot[r][a])
+                        if c.vec_dot_exact {
+                            XCTAssertEqual(got.bitPattern, want.bitPattern,
+                                           "\(c.type) vec_dot (\(level)) row \(r) x activation \(a): got \(Self.hex(got)), llama.cpp \(Self.hex(want))")
+                        } else {
+                            let scale = zip(deq, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
+                            let rel = abs(got - want) / max(scale, .leastNormalMagnitude)
+                            print("QuantizationTests: \(c.type) vec_dot (\(level)) row \(r) x \(a): engine \(got), llama.cpp \(want) (its own float dot): |diff| / sum|w*x| = \(rel)")
+                            XCTAssertLessThanOrEqual(rel, 2e-3, "\(c.type) vec_dot (\(level)) row \(r) x activation \(a)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ck_matmul's generic path and its fast paths give every row exactly ck_vec_dot's value, for
+    /// every type, one token and several.
+    func testMatmulAgreesWithVecDotForEveryType() throws {
+        let fixture = try Self.loadKernelFixture()
+        let pool = ck_pool_create(2)
+        defer { ck_pool_destroy(pool) }
+        try atBothLevels { level in
+            for c in fixture.cases {
+                let vdt = ck_vec_dot_type(Int32(c.id))
+                // 9 rows: the fixture's two rows repeated (the 4-row fast paths and a remainder).
+                let rows = 9, ntok = 5
+                let w = (0..<rows).flatMap { Self.bytes(c.weights[$0 % 2]) }
+                let stride = max(Int(ck_row_bytes(vdt, Int32(c.n))), 4 * c.n)
+                var xq = [UInt8](repeating: 0, count: stride * ntok)
+                for t in 0..<ntok {
+                    var x = Self.floats(c.activations[t % 2])
+                    if t >= 2 { x = x.map { $0 * Float(t) * 0.37 } }
+                    x.withUnsafeBufferPointer { xp in xq.withUnsafeMutableBytes { ck_quantize_row(vdt, xp.baseAddress, $0.baseAddress! + t * stride, Int32(c.n)) } }
+                }
+                let rb = Int(ck_row_bytes(Int32(c.id), Int32(c.n)))
+                for tokens in [1, ntok] {
+                    var out = [Float](repeating: .nan, count: rows * tokens)
+                    w.withUnsafeBytes { wp in
+                        xq.withUnsafeBytes { xp in
+                            out.withUnsafeMutableBufferPointer { op in
+                                var job = ck_matmul_job(type: Int32(c.id), w: wp.baseAddress, rows: Int32(rows), out: op.baseAddress, out_stride: Int32(rows))
+                                ck_matmul(pool, &job, 1, Int32(c.n), xp.baseAddress, stride, Int32(tokens))
+                            }
+                        }
+                    }
+                    for t in 0..<tokens {
+                        for r in 0..<rows {
+                            let want = w.withUnsafeBytes { wp in xq.withUnsafeBytes { ck_vec_dot(Int32(c.id), Int32(c.n), wp.baseAddress! + r * rb, $0.baseAddress! + t * stride) } }
+                            XCTAssertEqual(out[t * rows + r].bitPattern, want.bitPattern, "\(c.type) matmul (\(level), \(tokens) tokens) token \(t) row \(r)")
+                        }
+                    }
+                }
             }
         }
     }

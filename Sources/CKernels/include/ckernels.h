@@ -13,27 +13,61 @@ extern "C" {
 
 // ggml type ids (as stored in GGUF).
 enum {
-    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q8_0 = 8, CK_Q8_1 = 9,
-    CK_Q4_K = 12, CK_Q6_K = 14, CK_Q8_K = 15, CK_BF16 = 30
+    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8, CK_Q8_1 = 9,
+    CK_Q2_K = 10, CK_Q3_K = 11, CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_Q8_K = 15,
+    CK_IQ2_XXS = 16, CK_IQ2_XS = 17, CK_IQ3_XXS = 18, CK_IQ1_S = 19, CK_IQ4_NL = 20, CK_IQ3_S = 21,
+    CK_IQ2_S = 22, CK_IQ4_XS = 23, CK_I8 = 24, CK_I16 = 25, CK_I32 = 26, CK_I64 = 27, CK_F64 = 28,
+    CK_IQ1_M = 29, CK_BF16 = 30, CK_TQ1_0 = 34, CK_TQ2_0 = 35, CK_MXFP4 = 39, CK_NVFP4 = 40,
+    CK_Q1_0 = 41, CK_Q2_0 = 42,
+    CK_TYPE_COUNT = 43 // one past the largest id; ids without an entry (4, 5, 31-33, 36-38) are unknown
 };
+
+/// What the kernels know about one ggml type: one table (see quants.c) that every size and
+/// dispatch in the kernels reads.
+typedef struct {
+    int type;           // ggml id
+    const char *name;   // as ggml/gguf spell the type in upper case: "Q4_K", "IQ4_XS", "BF16"
+    int block_size;     // values per block (1 for the scalar types)
+    int block_bytes;    // bytes per block
+    int vec_dot_type;   // the activation type its dot product takes; -1 when it has no kernel
+    int has_kernel;     // 1: usable as a weight (dequantize and vec_dot exist); 0: named only
+    int is_activation;  // 1: rows of floats can be quantised to it (F32, Q8_0, Q8_1, Q8_K)
+    void (*dequantize)(const void *x, float *y, int n);        // NULL without a kernel
+    float (*vec_dot)(int n, const void *w, const void *xq);    // portable C; NULL without a kernel
+    float (*vec_dot_avx2)(int n, const void *w, const void *xq); // same bits; NULL: none (uses vec_dot)
+    void (*quantize)(const float *x, void *y, int n);          // activation types only
+    void (*quantize_avx2)(const float *x, void *y, int n);     // same bits; NULL: none
+} ck_type_traits_t;
+
+/// The table entry of a ggml id, or NULL for an id ggml does not define (or has removed).
+const ck_type_traits_t *ck_type_traits(int type);
+/// The type's name ("Q4_K"), or NULL for an unknown id.
+const char *ck_type_name(int type);
 
 /// 0 = portable C, 1 = AVX2+FMA+F16C. Decided once from cpuid; CK_SIMD=0 in the environment forces 0.
 int ck_simd_level(void);
+/// Sets the level for the whole process (clamped to what the CPU has); returns the previous one.
+/// For tests: call it while no kernel runs.
+int ck_set_simd_level(int level);
 
 float ck_fp16_to_fp32(uint16_t h);
 uint16_t ck_fp32_to_fp16(float f);
 void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int n);
 
-/// The activation type a weight type's dot product takes (CK_Q8_0, CK_Q8_1 or CK_F32).
+/// The activation type a weight type's dot product takes (CK_Q8_0, CK_Q8_1, CK_Q8_K or CK_F32, as
+/// llama.cpp's CPU backend, except F16/BF16 weights take F32 here); -1 for a type without a kernel.
 int ck_vec_dot_type(int weight_type);
-/// Bytes of one row of n values of `type` (n a multiple of the block size).
+/// Bytes of one row of n values of `type` (n a multiple of the block size); 0 for an unknown id.
 size_t ck_row_bytes(int type, int n);
 
 /// Quantises one row of n floats to `vec_dot_type` (rounding as llama.cpp does). For CK_F32 it copies.
+/// Aborts with the type's name for a type that is not an activation type.
 void ck_quantize_row(int vec_dot_type, const float *x, void *y, int n);
-/// Dequantises one row of n weights of `type` into floats.
+/// Dequantises one row of n weights of `type` into floats, bit for bit as ggml's to_float.
+/// Aborts with the type's name for a type without a kernel (callers refuse such tensors at load).
 void ck_dequantize_row(int type, const void *x, float *y, int n);
-/// Dot product of one weight row (`type`) with one activation row already in ck_vec_dot_type(type).
+/// Dot product of one weight row (`type`) with one activation row already in ck_vec_dot_type(type),
+/// bit for bit as ggml's x86 vec_dot. Aborts with the type's name for a type without a kernel.
 float ck_vec_dot(int type, int n, const void *w, const void *xq);
 
 typedef struct ck_pool ck_pool;
