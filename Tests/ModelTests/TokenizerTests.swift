@@ -309,6 +309,24 @@ final class TokenizerTests: XCTestCase {
         assertBadTokenizer(replacing(g, "tokenizer.ggml.model", with: nil), mentioning: "tokenizer.ggml.model")
         assertBadTokenizer(replacing(g, "tokenizer.ggml.pre", with: .string("no-such-pre")), mentioning: "tokenizer.ggml.pre")
         assertBadTokenizer(replacing(g, "tokenizer.ggml.tokens", with: .i32s([1, 2, 3, 4])), mentioning: "tokenizer.ggml.tokens")
+        assertBadTokenizer(replacing(g, "tokenizer.ggml.add_space_prefix", with: .u32(1)), mentioning: "tokenizer.ggml.add_space_prefix")
+    }
+
+    /// SentencePiece ("llama") vocabularies need no merges; their own malformed keys still throw.
+    func testSentencePieceVocabularyIsAcceptedAndChecked() throws {
+        var g = replacing(replacing(baseVocab(), "tokenizer.ggml.model", with: .string("llama")), "tokenizer.ggml.merges", with: nil)
+        g = replacing(g, "tokenizer.ggml.tokens", with: .strings(["<unk>", "▁a", "b", "▁ab"]))
+        g = replacing(g, "tokenizer.ggml.token_type", with: .i32s([2, 1, 1, 1]))
+        g = replacing(g, "tokenizer.ggml.scores", with: .f32s([0, -2, -2, -1]))
+        let t = try Tokenizer(gguf: g.file())
+        XCTAssertEqual(t.modelType, "llama")
+        XCTAssertEqual(t.encode("ab", addBOS: false), [3])
+        XCTAssertEqual(t.decode([3]), "ab")
+        XCTAssertEqual(t.encodePrompt("ab"), [0, 3], "add_bos defaults to true for SPM; BOS is token 0 here")
+        assertBadTokenizer(replacing(g, "tokenizer.ggml.scores", with: .f32s([0, 0])), mentioning: "tokenizer.ggml.scores")
+        assertBadTokenizer(replacing(g, "tokenizer.ggml.scores", with: .strings(["0", "0", "0", "0"])), mentioning: "tokenizer.ggml.scores")
+        assertBadTokenizer(replacing(g, "tokenizer.ggml.add_space_prefix", with: .string("yes")), mentioning: "tokenizer.ggml.add_space_prefix")
+        assertBadTokenizer(replacing(g, "tokenizer.ggml.model", with: .string("t5")), mentioning: "tokenizer.ggml.model")
     }
 
     // MARK: - Pre-tokenizers

@@ -29,13 +29,23 @@ struct TokenAttr: OptionSet {
     }
 }
 
-/// A GGUF vocabulary and llama.cpp-exact tokenisation for byte-level BPE ("gpt2") models:
-/// special-token partition, the pre-tokenizer named by `tokenizer.ggml.pre`, rank-ordered
-/// merges, byte fallback; and detokenisation (token_to_piece / detokenize).
+/// A GGUF vocabulary and llama.cpp-exact tokenisation for byte-level BPE ("gpt2") models
+/// (special-token partition, the pre-tokenizer named by `tokenizer.ggml.pre`, rank-ordered
+/// merges, byte fallback) and SentencePiece-style ("llama", llama.cpp's SPM) models (special-token
+/// partition, spaces escaped to U+2581, an optional leading space, bigram merging by score, byte
+/// fallback to `<0xXX>` tokens); and detokenisation (token_to_piece / detokenize).
 public final class Tokenizer: @unchecked Sendable {
     public let bosID: TokenID?
     public let eosID: TokenID?
+    /// `tokenizer.ggml.unknown_token_id` (SPM default 0; none for BPE unless the file says).
+    public let unknownID: TokenID?
+    /// Whether the model wants BOS in front of a prompt (`tokenizer.ggml.add_bos_token`; llama.cpp's
+    /// default is true for SPM and depends on the pre-tokenizer for BPE).
     public let addBOS: Bool
+    /// `tokenizer.ggml.add_space_prefix` (default true for SPM, false for BPE): SPM encoding puts a
+    /// space before the first raw fragment and after every special token, and `decode` drops one
+    /// leading space of the first token's piece (both as llama.cpp does).
+    public let addSpacePrefix: Bool
     public let endOfGeneration: Set<TokenID>
 
     /// The `tokenizer.ggml.model` and `tokenizer.ggml.pre` values.
@@ -44,9 +54,19 @@ public final class Tokenizer: @unchecked Sendable {
 
     public var vocabularySize: Int { texts.count }
 
+    enum Kind { case bpe, spm }
+    let kind: Kind
+
     let texts: [String]
     let attrs: [TokenAttr]
+    /// BPE only: Swift-String keyed lookup (the merge table is built through it).
     let textToID: [String: TokenID]
+    /// SPM only: exact-byte lookup of every token text.
+    let vocabIndex: ByteStringTable
+    /// SPM only: `tokenizer.ggml.scores`.
+    let scores: [Float]
+    /// SPM only: byte_to_token for each byte (-1 where the vocabulary has none).
+    let byteTokens: [TokenID]
     let merges: BPEMerges
     /// Strings used by merges but absent from the vocabulary; synthetic id = vocabularySize + index.
     let syntheticTexts: [String]
@@ -59,7 +79,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// CONTROL / USER_DEFINED / UNKNOWN tokens, longest text first: (id, UTF-8 text, attributes).
     let specialTokens: [(id: TokenID, bytes: [UInt8], attr: TokenAttr)]
     /// token_to_piece with special = true, precomputed for every id.
-    let pieces: [[UInt8]]
+    let pieces: PieceTable
 
     private let cacheLock = NSLock()
     private var wordCache: [String: [TokenID]] = [:]
@@ -76,13 +96,26 @@ public final class Tokenizer: @unchecked Sendable {
         guard let model = modelValue.string else {
             throw GGUFError(.badTokenizer, "tokenizer.ggml.model is not a string")
         }
-        guard model == "gpt2" else {
-            throw GGUFError(.badTokenizer, "tokenizer.ggml.model '\(model)' is not supported (only byte-level BPE 'gpt2')")
+        let kind: Kind
+        switch model {
+        case "gpt2": kind = .bpe
+        case "llama": kind = .spm
+        default:
+            throw GGUFError(.badTokenizer, "tokenizer.ggml.model '\(model)' is not supported (only byte-level BPE 'gpt2' and SentencePiece 'llama')")
         }
+        self.kind = kind
         modelType = model
         let pre = md["tokenizer.ggml.pre"]?.string
         preType = pre ?? "default"
-        var config = try PreTokenizerConfig.forName(pre)
+        // SPM ignores tokenizer.ggml.pre, as llama.cpp does (its pre type is always DEFAULT).
+        var config = kind == .bpe
+            ? try PreTokenizerConfig.forName(pre)
+            : PreTokenizerConfig(steps: [], ignoreMerges: false, addBOS: true, cleanSpaces: false)
+        var addSpacePrefix = kind == .spm
+        if let v = md["tokenizer.ggml.add_space_prefix"] {
+            guard let b = v.bool else { throw GGUFError(.badTokenizer, "tokenizer.ggml.add_space_prefix is not a bool") }
+            addSpacePrefix = b
+        }
 
         // Vocabulary
         guard let tokenValues = md["tokenizer.ggml.tokens"]?.array else {
@@ -92,11 +125,24 @@ public final class Tokenizer: @unchecked Sendable {
         guard n > 0 else { throw GGUFError(.badTokenizer, "tokenizer.ggml.tokens is empty") }
         guard n < Int(Int32.max) / 2 else { throw GGUFError(.badTokenizer, "tokenizer.ggml.tokens has too many entries (\(n))") }
 
-        if let scores = md["tokenizer.ggml.scores"] {
-            guard let arr = scores.array else { throw GGUFError(.badTokenizer, "tokenizer.ggml.scores is not an array") }
+        var scores = [Float]()
+        if let scoreValue = md["tokenizer.ggml.scores"] {
+            guard let arr = scoreValue.array else { throw GGUFError(.badTokenizer, "tokenizer.ggml.scores is not an array") }
             guard arr.count == n else {
                 throw GGUFError(.badTokenizer, "tokenizer.ggml.scores has \(arr.count) entries but tokenizer.ggml.tokens has \(n)")
             }
+            if kind == .spm {
+                scores.reserveCapacity(n)
+                for (i, v) in arr.enumerated() {
+                    switch v {
+                    case .float32(let f): scores.append(f)
+                    case .int32(let k): scores.append(Float(k))
+                    default: throw GGUFError(.badTokenizer, "tokenizer.ggml.scores[\(i)] is not a float32 or int32")
+                    }
+                }
+            }
+        } else if kind == .spm {
+            scores = [Float](repeating: 0, count: n)
         }
         var attrs = [TokenAttr](repeating: .normal, count: n)
         if let types = md["tokenizer.ggml.token_type"] {
@@ -114,60 +160,70 @@ public final class Tokenizer: @unchecked Sendable {
 
         var texts = [String]()
         texts.reserveCapacity(n)
-        var textToID = [String: TokenID](minimumCapacity: n)
+        var textToID = [String: TokenID](minimumCapacity: kind == .bpe ? n : 0)
         for i in 0..<n {
             guard var s = tokenValues[i].string else {
                 throw GGUFError(.badTokenizer, "tokenizer.ggml.tokens[\(i)] is not a string")
             }
             if s.isEmpty { s = "[EMPTY_\(i)]" }
-            textToID[s] = TokenID(i)  // a later duplicate wins, as in llama.cpp
+            if kind == .bpe { textToID[s] = TokenID(i) }  // a later duplicate wins, as in llama.cpp
             texts.append(s)
         }
-
-        // Merges
-        guard let mergeValues = md["tokenizer.ggml.merges"]?.array else {
-            throw GGUFError(.badTokenizer, "missing or non-array tokenizer.ggml.merges (required for a gpt2 tokenizer)")
+        let vocabIndex = kind == .spm ? ByteStringTable(texts) : ByteStringTable()
+        /// Exact vocabulary lookup for either kind.
+        func lookup(_ s: String) -> TokenID? {
+            kind == .spm ? vocabIndex.find(s) : textToID[s]
         }
+
+        // Merges (BPE)
         var synthetic = [String]()
-        var syntheticIDs = [String: TokenID]()
-        func symbolID(_ s: String) -> TokenID {
-            if let id = textToID[s] { return id }
-            if let id = syntheticIDs[s] { return id }
-            let id = TokenID(n + synthetic.count)
-            synthetic.append(s)
-            syntheticIDs[s] = id
-            return id
-        }
         var merges = BPEMerges()
-        merges.table.reserveCapacity(mergeValues.count)
-        for (rank, v) in mergeValues.enumerated() {
-            guard var m = v.string else {
-                throw GGUFError(.badTokenizer, "tokenizer.ggml.merges[\(rank)] is not a string")
+        if kind == .bpe {
+            guard let mergeValues = md["tokenizer.ggml.merges"]?.array else {
+                throw GGUFError(.badTokenizer, "missing or non-array tokenizer.ggml.merges (required for a gpt2 tokenizer)")
             }
-            // Split at the first space after position 0, as llama.cpp does.
-            let parts: (String, String, String)? = m.withUTF8 { buf in
-                guard buf.count >= 3 else { return nil }
-                var sp = 1
-                while sp < buf.count && buf[sp] != 0x20 { sp += 1 }
-                guard sp < buf.count - 1 else { return nil }
-                let first = String(decoding: UnsafeBufferPointer(rebasing: buf[0..<sp]), as: UTF8.self)
-                let second = String(decoding: UnsafeBufferPointer(rebasing: buf[(sp + 1)...]), as: UTF8.self)
-                var joined = [UInt8](UnsafeBufferPointer(rebasing: buf[0..<sp]))
-                joined.append(contentsOf: UnsafeBufferPointer(rebasing: buf[(sp + 1)...]))
-                return (first, second, String(decoding: joined, as: UTF8.self))
+            var syntheticIDs = [String: TokenID]()
+            func symbolID(_ s: String) -> TokenID {
+                if let id = textToID[s] { return id }
+                if let id = syntheticIDs[s] { return id }
+                let id = TokenID(n + synthetic.count)
+                synthetic.append(s)
+                syntheticIDs[s] = id
+                return id
             }
-            guard let (first, second, joined) = parts else { continue }
-            let l = textToID[first] ?? symbolID(first)
-            let r = textToID[second] ?? symbolID(second)
-            let key = BPEMerges.key(l, r)
-            if merges.table[key] == nil {
-                let res = textToID[joined] ?? symbolID(joined)
-                merges.table[key] = BPEMerges.Entry(rank: Int32(rank), result: res)
+            merges.table.reserveCapacity(mergeValues.count)
+            for (rank, v) in mergeValues.enumerated() {
+                guard var m = v.string else {
+                    throw GGUFError(.badTokenizer, "tokenizer.ggml.merges[\(rank)] is not a string")
+                }
+                // Split at the first space after position 0, as llama.cpp does.
+                let parts: (String, String, String)? = m.withUTF8 { buf in
+                    guard buf.count >= 3 else { return nil }
+                    var sp = 1
+                    while sp < buf.count && buf[sp] != 0x20 { sp += 1 }
+                    guard sp < buf.count - 1 else { return nil }
+                    let first = String(decoding: UnsafeBufferPointer(rebasing: buf[0..<sp]), as: UTF8.self)
+                    let second = String(decoding: UnsafeBufferPointer(rebasing: buf[(sp + 1)...]), as: UTF8.self)
+                    var joined = [UInt8](UnsafeBufferPointer(rebasing: buf[0..<sp]))
+                    joined.append(contentsOf: UnsafeBufferPointer(rebasing: buf[(sp + 1)...]))
+                    return (first, second, String(decoding: joined, as: UTF8.self))
+                }
+                guard let (first, second, joined) = parts else { continue }
+                let l = textToID[first] ?? symbolID(first)
+                let r = textToID[second] ?? symbolID(second)
+                let key = BPEMerges.key(l, r)
+                if merges.table[key] == nil {
+                    let res = textToID[joined] ?? symbolID(joined)
+                    merges.table[key] = BPEMerges.Entry(rank: Int32(rank), result: res)
+                }
             }
+            byteSymbol = (0..<256).map { symbolID(String(Character(Unicode.Scalar(ByteLevel.byteToScalar[$0])!))) }
+        } else {
+            byteSymbol = []
         }
-        byteSymbol = (0..<256).map { symbolID(String(Character(Unicode.Scalar(ByteLevel.byteToScalar[$0])!))) }
 
-        // Special token ids (llama.cpp defaults for BPE: bos = eos = 11 when the keys are absent).
+        // Special token ids. llama.cpp's defaults when the keys are absent: BPE bos = eos = 11;
+        // SPM bos = 1, eos = 2, unk = 0.
         func specialID(_ key: String, default def: TokenID?) throws -> TokenID? {
             guard let v = md[key] else {
                 if let def, def >= 0, Int(def) < n { return def }
@@ -179,11 +235,11 @@ public final class Tokenizer: @unchecked Sendable {
             }
             return TokenID(id)
         }
-        let bos = try specialID("tokenizer.ggml.bos_token_id", default: config.clearBOS ? nil : 11)
-        let eos = try specialID("tokenizer.ggml.eos_token_id", default: 11)
+        let bos = try specialID("tokenizer.ggml.bos_token_id", default: kind == .spm ? 1 : (config.clearBOS ? nil : 11))
+        let eos = try specialID("tokenizer.ggml.eos_token_id", default: kind == .spm ? 2 : 11)
         var eot = try specialID("tokenizer.ggml.eot_token_id", default: nil)
         var eom = try specialID("tokenizer.ggml.eom_token_id", default: nil)
-        _ = try specialID("tokenizer.ggml.unknown_token_id", default: nil)
+        let unk = try specialID("tokenizer.ggml.unknown_token_id", default: kind == .spm ? 0 : nil)
         _ = try specialID("tokenizer.ggml.seperator_token_id", default: nil)
         _ = try specialID("tokenizer.ggml.padding_token_id", default: nil)
         _ = try specialID("tokenizer.ggml.mask_token_id", default: nil)
@@ -222,7 +278,7 @@ public final class Tokenizer: @unchecked Sendable {
         let fimMidFound = md["tokenizer.ggml.fim_mid_token_id"] != nil || md["tokenizer.ggml.middle_token_id"] != nil
         // Only the candidate texts are looked up; among several present, the lowest id wins.
         func detect(_ candidates: Set<String>) -> TokenID? {
-            candidates.compactMap { textToID[$0] }.min()
+            candidates.compactMap { lookup($0) }.min()
         }
         if eot == nil, let id = detect(eotTexts) { eot = id; attrs[Int(id)].insert(.control) }
         if eom == nil, let id = detect(["<|eom_id|>"]) { eom = id; attrs[Int(id)].insert(.control) }
@@ -233,20 +289,20 @@ public final class Tokenizer: @unchecked Sendable {
         if fimRep == nil, let id = detect(fimRepTexts) { fimRep = id; attrs[Int(id)].insert(.control) }
         if fimSep == nil, let id = detect(fimSepTexts) { fimSep = id; attrs[Int(id)].insert(.control) }
         // Control tokens whose text contains "unused" are marked UNUSED.
-        for i in 0..<n where attrs[i].contains(.control) && texts[i].contains("unused") {
+        for i in 0..<n where attrs[i].contains(.control) && texts[i].utf8.count >= 6 && texts[i].contains("unused") {
             attrs[i].insert(.unused)
         }
 
         var eog = Set<TokenID>()
         for id in [fimPad, fimRep, fimSep] { if let id { eog.insert(id) } }
         for text in eogTexts {
-            if let id = textToID[text] {
+            if let id = lookup(text) {
                 eog.insert(id)
                 attrs[Int(id)].insert(.control)
             }
         }
         for text in ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"] {
-            if let id = textToID[text] { attrs[Int(id)].insert(.userDefined) }
+            if let id = lookup(text) { attrs[Int(id)].insert(.userDefined) }
         }
         for id in [eos, eot, eom] { if let id { eog.insert(id) } }
         // gpt-oss / solar-open: "<|end|>" is not end-of-generation when "<|return|>"/"<|call|>" exist.
@@ -271,13 +327,13 @@ public final class Tokenizer: @unchecked Sendable {
         // Per-model attribute fix-ups llama.cpp applies by name.
         let modelName = (md["general.name"]?.string ?? "").lowercased()
         if ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains(where: { (pre ?? "").contains($0) }) {
-            if let m = textToID["<mask>"] { attrs[Int(m)].insert(.lstrip) }
+            if let m = lookup("<mask>") { attrs[Int(m)].insert(.lstrip) }
         } else if modelName.contains("phi-3") || modelName.contains("phi3") {
             for i in 0..<n where !attrs[i].intersection([.control, .userDefined, .unknown]).isEmpty {
                 attrs[i].insert(.rstrip)
             }
-            if let t = textToID["</s>"] { attrs[Int(t)].insert(.rstrip) }
-            for s in ["<unk>", "<s>", "<|endoftext|>"] { if let t = textToID[s] { attrs[Int(t)].remove(.rstrip) } }
+            if let t = lookup("</s>") { attrs[Int(t)].insert(.rstrip) }
+            for s in ["<unk>", "<s>", "<|endoftext|>"] { if let t = lookup(s) { attrs[Int(t)].remove(.rstrip) } }
         }
 
         // Special-token cache, longest text first (ties by id).
@@ -288,22 +344,29 @@ public final class Tokenizer: @unchecked Sendable {
         specials.sort { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
 
         // token_to_piece(special: true) for every id.
-        var pieces = [[UInt8]]()
-        pieces.reserveCapacity(n)
+        var pieces = PieceTable()
         for i in 0..<n {
             let a = attrs[i]
-            if !a.intersection([.unknown, .control, .userDefined]).isEmpty {
-                pieces.append(Array(texts[i].utf8))
-            } else if a.contains(.normal) {
-                pieces.append(ByteLevel.decode(texts[i]))
-            } else {
-                pieces.append([])
+            switch kind {
+            case .spm:
+                pieces.append(SentencePiece.piece(text: vocabIndex.bytes(of: i), attr: a))
+            case .bpe:
+                if !a.intersection([.unknown, .control, .userDefined]).isEmpty {
+                    pieces.append(texts[i].utf8)
+                } else if a.contains(.normal) {
+                    pieces.append(ByteLevel.decode(texts[i]))
+                } else {
+                    pieces.append([UInt8]())
+                }
             }
         }
 
         self.texts = texts
         self.attrs = attrs
         self.textToID = textToID
+        self.vocabIndex = vocabIndex
+        self.scores = scores
+        self.byteTokens = kind == .spm ? SentencePiece.byteTokens(vocabIndex) : []
         self.merges = merges
         self.syntheticTexts = synthetic
         self.preTokenizer = PreTokenizer(steps: config.steps)
@@ -311,8 +374,10 @@ public final class Tokenizer: @unchecked Sendable {
         self.cleanSpaces = config.cleanSpaces
         self.addBOS = config.addBOS
         self.addEOS = addEOS
+        self.addSpacePrefix = addSpacePrefix
         self.bosID = bos
         self.eosID = eos
+        self.unknownID = unk
         self.endOfGeneration = eog
         self.specialTokens = specials
         self.pieces = pieces
@@ -330,9 +395,10 @@ public final class Tokenizer: @unchecked Sendable {
         return texts[Int(id)]
     }
 
-    /// Exact vocabulary lookup of a token's raw (byte-level encoded) string.
+    /// Exact vocabulary lookup of a token's raw string (byte-level encoded for BPE, with "▁" for
+    /// spaces for SPM). SPM compares bytes, not canonical equivalence.
     public func id(of text: String) -> TokenID? {
-        textToID[text]
+        kind == .spm ? vocabIndex.find(text) : textToID[text]
     }
 
     /// Whether `id` is a control (or unknown) token, which renders only with renderSpecial.
@@ -345,21 +411,61 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// Tokenises `text` as llama_tokenize does: special tokens (CONTROL/UNKNOWN only when
     /// `parseSpecial`; USER_DEFINED always) are cut out first, then each remaining fragment is
-    /// pre-tokenized and BPE-merged. `addBOS` nil uses the model's default (`self.addBOS`).
-    /// EOS is never appended (llama.cpp's add_special would for models with add_eos_token).
+    /// pre-tokenized and BPE-merged (BPE) or space-escaped and bigram-merged (SPM, with a space in
+    /// front of a fragment that starts the text or follows a special token when
+    /// `addSpacePrefix`). `addBOS` nil uses the model's default (`self.addBOS`); BOS is added even
+    /// when the text already starts with it (as llama.cpp does; see `encodePrompt` for the
+    /// BOS-once form). EOS is never appended (llama.cpp's add_special would for models with
+    /// add_eos_token).
     public func encode(_ text: String, parseSpecial: Bool = true, addBOS: Bool? = nil) -> [TokenID] {
         let bytes = Array(text.utf8)
         var out = [TokenID]()
         out.reserveCapacity(bytes.count / 3 + 2)
         let addSpecial = addBOS ?? self.addBOS
         if addSpecial, let bos = bosID { out.append(bos) }
-        for fragment in partition(bytes, parseSpecial: parseSpecial) {
-            switch fragment {
-            case .token(let id): out.append(id)
-            case .raw(let start, let count): tokenizeRaw(bytes, start, count, into: &out)
+        switch kind {
+        case .bpe:
+            for fragment in partition(bytes, parseSpecial: parseSpecial) {
+                switch fragment {
+                case .token(let id): out.append(id)
+                case .raw(let start, let count): tokenizeRaw(bytes, start, count, into: &out)
+                }
+            }
+        case .spm:
+            var previousIsSpecial = true  // the first fragment gets the space prefix too
+            for fragment in partition(bytes, parseSpecial: parseSpecial) {
+                switch fragment {
+                case .token(let id):
+                    out.append(id)
+                    previousIsSpecial = true
+                case .raw(let start, let count):
+                    SentencePiece.tokenize(bytes, start, count, prefixSpace: addSpacePrefix && previousIsSpecial,
+                                           index: vocabIndex, scores: scores, byteTokens: byteTokens,
+                                           unknown: unknownID, into: &out)
+                    previousIsSpecial = false
+                }
             }
         }
         return out
+    }
+
+    /// Tokenises a prompt as rendered by a chat template (or any text that may already carry its
+    /// BOS): special tokens are parsed, and BOS is put in front only when the model asks for it
+    /// (`addBOS`, from `tokenizer.ggml.add_bos_token`) and the text does not already begin with
+    /// the BOS token (Llama 3's template starts with `<|begin_of_text|>`, Gemma's with `<bos>`), so
+    /// the model sees exactly one BOS. Text starting with anything else (even whitespace before
+    /// the BOS text) gets one added.
+    public func encodePrompt(_ rendered: String) -> [TokenID] {
+        let body = encode(rendered, parseSpecial: true, addBOS: false)
+        guard promptNeedsBOS(body), let bos = bosID else { return body }
+        return [bos] + body
+    }
+
+    /// Whether BOS should go in front of `ids` (tokens encoded without BOS) under the BOS-once
+    /// rule of `encodePrompt`: the model asks for BOS and `ids` do not already start with it.
+    public func promptNeedsBOS(_ ids: [TokenID]) -> Bool {
+        guard addBOS, let bos = bosID else { return false }
+        return ids.first != bos
     }
 
     enum Fragment: Equatable {
@@ -372,10 +478,15 @@ public final class Tokenizer: @unchecked Sendable {
         if bytes.isEmpty { return [] }
         var fragments: [Fragment] = [.raw(0, bytes.count)]
         @inline(__always) func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        // With many special tokens (Gemma 3 has 6,414), skip those that cannot occur anywhere in
+        // the text: one whose bytes or byte pairs are absent. Exact, only faster: every fragment
+        // is a part of the text.
+        let filter = specialTokens.count > 64 ? BytePairSet(bytes) : nil
         for special in specialTokens {
             if !parseSpecial && !special.attr.intersection([.control, .unknown]).isEmpty { continue }
             let pattern = special.bytes
             if pattern.isEmpty { continue }
+            if let filter, !filter.mayContain(pattern) { continue }
             var next = [Fragment]()
             var changed = false
             for fragment in fragments {
@@ -526,11 +637,13 @@ public final class Tokenizer: @unchecked Sendable {
     public func piece(_ id: TokenID, renderSpecial: Bool) -> [UInt8] {
         guard id >= 0 && Int(id) < pieces.count else { return [] }
         if !renderSpecial && !attrs[Int(id)].intersection([.control, .unknown]).isEmpty { return [] }
-        return pieces[Int(id)]
+        return pieces.piece(Int(id))
     }
 
     /// llama.cpp's detokenize (remove_special false): pieces concatenated, then the model's
-    /// clean_up_tokenization_spaces rules when it has them; invalid UTF-8 becomes U+FFFD.
+    /// clean_up_tokenization_spaces rules when it has them; invalid UTF-8 becomes U+FFFD. With
+    /// `addSpacePrefix` one leading space of the first token's piece is dropped (only the first
+    /// token's, even when that token renders as nothing), as llama.cpp does.
     public func decode(_ ids: [TokenID], renderSpecial: Bool = false) -> String {
         String(decoding: decodeBytes(ids, renderSpecial: renderSpecial), as: UTF8.self)
     }
@@ -538,7 +651,14 @@ public final class Tokenizer: @unchecked Sendable {
     /// The bytes `decode` would turn into a string.
     public func decodeBytes(_ ids: [TokenID], renderSpecial: Bool = false) -> [UInt8] {
         var text = [UInt8]()
-        for id in ids { text.append(contentsOf: piece(id, renderSpecial: renderSpecial)) }
+        var removeSpace = addSpacePrefix
+        for id in ids {
+            if id >= 0 && Int(id) < pieces.count
+                && (renderSpecial || attrs[Int(id)].intersection([.control, .unknown]).isEmpty) {
+                pieces.append(Int(id), lstrip: removeSpace ? 1 : 0, to: &text)
+            }
+            removeSpace = false
+        }
         if cleanSpaces { text = Self.cleanUpSpaces(text) }
         return text
     }
