@@ -20,6 +20,7 @@
 // {0,1} + {2,3}, then [0] + [1] — the same tree as hsum_f32x8 applied to lo + hi.
 #include "ckernels.h"
 #include "internal.h"
+#include "cklayers.h"
 
 #include <math.h>
 #include <string.h>
@@ -107,6 +108,9 @@ typedef struct {
     float *out;
     int ntok, pos0, n_head, n_kv, hd;
     float scale;
+    float softcap;   // 0: none; else s = tanh(s / softcap) * softcap before the scale
+    int window;      // 0: none; else position p sees keys p-window+1 .. p
+    int ring;        // cells in the cache: position j lives in cell j % ring
     float *scratch;
 } attn_ctx;
 
@@ -230,39 +234,44 @@ static void attention_task(void *p, int ith, int nth) {
     for (int item = ith; item < c->ntok * c->n_head; item += nth) {
         const int t = item / c->n_head, h = item % c->n_head, kvh = h / group;
         const int len = c->pos0 + t + 1; // causal: positions 0..pos0+t
+        // Sliding window: positions before lo are masked (llama.cpp: masked when p_q - p_k >= window).
+        const int lo = c->window > 0 && len > c->window ? len - c->window : 0;
         // llama.cpp multiplies Q by the f16 K cache after rounding Q to f16; so do we.
         ck_fp32_to_fp16_row(c->q + (size_t)t * c->n_head * hd + h * hd, qh, hd);
         float maxs = -INFINITY;
-        for (int j = 0; j < len; j++) {
-            const uint16_t *kj = c->k + (size_t)j * kv_stride + kvh * hd;
+        for (int j = lo; j < len; j++) {
+            const uint16_t *kj = c->k + (size_t)(j % c->ring) * kv_stride + kvh * hd;
             float s;
 #ifdef CK_X86
             if (simd) s = tb_kq ? dot_tb16_avx2(kj, qh, hd) : dot_vec_f16_avx2(kj, qh, hd);
             else
 #endif
                 s = tb_kq ? dot_tb16_c(kj, qh, hd) : dot_vec_f16_c(kj, qh, hd);
+            // Soft-cap (Gemma 2) as llama.cpp's graph: scale by 1/cap, tanh, scale by cap.
+            if (c->softcap != 0.0f) s = tanhf(s * (1.0f / c->softcap)) * c->softcap;
             s *= c->scale;
             scores[j] = s;
             if (s > maxs) maxs = s;
         }
         // soft_max: exponentials, then per 16 cells a reduce_add into a double sum.
 #ifdef CK_X86
-        if (simd) exp_shift_avx2(scores, len, maxs);
+        if (simd) exp_shift_avx2(scores + lo, len - lo, maxs);
         else
 #endif
-            for (int j = 0; j < len; j++) scores[j] = ck_expf_avx512(scores[j] - maxs);
+            for (int j = lo; j < len; j++) scores[j] = ck_expf_avx512(scores[j] - maxs);
+        // Masked cells are exactly 0 and keep their places in the groups of 16.
         double sum = 0;
-        for (int j0 = 0; j0 < len; j0 += 16) {
+        for (int j0 = lo & ~15; j0 < len; j0 += 16) {
             float g[16];
-            for (int i = 0; i < 16; i++) g[i] = j0 + i < len ? scores[j0 + i] : 0.0f;
+            for (int i = 0; i < 16; i++) g[i] = j0 + i >= lo && j0 + i < len ? scores[j0 + i] : 0.0f;
             sum += (double)reduce16_c(g);
         }
         const float inv = (float)(1.0 / sum);
         memset(acc, 0, (size_t)L * hd * sizeof(float));
-        for (int j = 0; j < len; j++) {
+        for (int j = lo; j < len; j++) {
             // The probabilities meet the f16 V cache as f16, as in llama.cpp's KQV product.
             const float pj = h2f(ck_fp32_to_fp16(scores[j] * inv));
-            const uint16_t *vj = c->v + (size_t)j * kv_stride + kvh * hd;
+            const uint16_t *vj = c->v + (size_t)(j % c->ring) * kv_stride + kvh * hd;
             float *a = acc + (size_t)(j % L) * hd;
 #ifdef CK_X86
             if (simd) { axpy_fma_avx2(a, pj, vj, hd); continue; }
@@ -280,8 +289,16 @@ static void attention_task(void *p, int ith, int nth) {
 void ck_attention(ck_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
                   float *out, int ntok, int pos0, int n_head, int n_kv, int hd, float scale,
                   float *scratch) {
+    ck_attention_ext(pool, q, k_cache, v_cache, out, ntok, pos0, n_head, n_kv, hd, scale, 0.0f, 0,
+                     pos0 + ntok, scratch);
+}
+
+void ck_attention_ext(ck_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
+                      float *out, int ntok, int pos0, int n_head, int n_kv, int hd, float scale,
+                      float softcap, int window, int ring, float *scratch) {
     ck_init_tables();
-    attn_ctx c = {q, k_cache, v_cache, out, ntok, pos0, n_head, n_kv, hd, scale, scratch};
+    attn_ctx c = {q, k_cache, v_cache, out, ntok, pos0, n_head, n_kv, hd, scale, softcap, window,
+                  ring > 0 ? ring : pos0 + ntok, scratch};
     ck_pool_run(pool, attention_task, &c);
 }
 

@@ -124,8 +124,8 @@ struct Bench: ParsableCommand {
         let paragraph = "The history of science is full of instruments that let people see what was hidden: "
             + "the telescope, the microscope, the spectrometer. Each one began as a curiosity and became a standard "
             + "tool once others could reproduce what it showed. "
-        var ids: [TokenID] = []
-        let chunk = tokenizer.encode(paragraph, parseSpecial: false)
+        var ids: [TokenID] = tokenizer.promptNeedsBOS([]) ? tokenizer.bosID.map { [$0] } ?? [] : []
+        let chunk = tokenizer.encode(paragraph, parseSpecial: false, addBOS: false)
         while ids.count < count { ids.append(contentsOf: chunk) }
         return Array(ids.prefix(count))
     }

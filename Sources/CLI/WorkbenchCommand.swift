@@ -133,7 +133,7 @@ struct Logits: ParsableCommand {
 
     func run() throws {
         let loaded = try modelOptions.load()
-        let ids = loaded.tokenizer.encode(readTextArgument(text))
+        let ids = loaded.tokenizer.encodePrompt(readTextArgument(text))
         let generator = Generator(model: loaded, contextLength: modelOptions.context)
         let logits = try generator.evaluate(ids)
         let k = max(1, min(top, logits.count))
@@ -226,11 +226,13 @@ struct Chat: ParsableCommand {
 }
 
 struct Models: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the installed models and where they are.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the installed models (or the given files): architecture, tensor types, and what the engine cannot run.")
     @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "GGUF files to describe instead of the models folder.") var files: [String] = []
 
     func run() throws {
-        let entries = ModelCatalog.installed()
+        let entries = files.isEmpty ? ModelCatalog.installed() : files.map(ModelCatalog.describe)
         if json {
             struct Out: Encodable { let directory: String; let models: [ModelCatalog.Entry] }
             try printJSON(Out(directory: ModelCatalog.modelsDirectory.path, models: entries))
@@ -242,6 +244,10 @@ struct Models: ParsableCommand {
             let size = String(format: "%.1f MiB", Double(e.sizeBytes) / 1_048_576)
             let status = e.error.map { "UNREADABLE: \($0)" } ?? "\(e.architecture), \(e.tensors) tensors"
             printSafe("\(e.isDefault ? "*" : " ") \(e.name)  [\(size), \(status)]\n    \(e.path)", terminator: "\n")
+            if let s = e.support {
+                printSafe("    types: \(s.typeSummary); tokenizer: \(s.tokenizer)", terminator: "\n")
+                printSafe(s.isSupported ? "    runs here" : "    cannot run here: \(s.problems.joined(separator: "; "))", terminator: "\n")
+            }
         }
     }
 }

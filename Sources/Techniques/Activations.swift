@@ -42,7 +42,7 @@ public enum ActivationCapture {
     public static func read(_ text: String, at point: HookPoint, model loaded: LoadedModel) throws -> ActivationReading {
         let model = loaded.model
         guard point.layer < model.layerCount else { throw Failure.layerOutOfRange(point.layer, layers: model.layerCount) }
-        var ids = loaded.tokenizer.encode(text)
+        var ids = loaded.tokenizer.encodePrompt(text)
         if ids.isEmpty, let start = loaded.tokenizer.bosID ?? loaded.tokenizer.eosID { ids = [start] }
         var rows: [[Float]] = []
         rows.reserveCapacity(ids.count)

@@ -91,9 +91,10 @@ public enum AssistantFeatures {
             cursor = at + content.count
         }
         let tokenizer = loaded.tokenizer
-        let bos = tokenizer.addBOS ? tokenizer.bosID : nil
-        var tokens = bos.map { [$0] } ?? []
-        tokens += tokenizer.encode(text, parseSpecial: true, addBOS: false)
+        let body = tokenizer.encode(text, parseSpecial: true, addBOS: false)
+        // BOS once: not when the rendered template already begins with it.
+        let bos = tokenizer.promptNeedsBOS(body) ? tokenizer.bosID : nil
+        let tokens = (bos.map { [$0] } ?? []) + body
         // Byte offset where each token starts (BOS adds none).
         var starts: [Int] = [], ends: [Int] = []
         var offset = 0

@@ -36,7 +36,7 @@ public enum RawCompletion {
     public static func run(_ text: String, settings: GenerationSettings, generator: Generator,
                            onText: (String) -> Bool = { _ in true }) throws -> GenerationRecord {
         let tokenizer = generator.loaded.tokenizer
-        var ids = tokenizer.encode(text)
+        var ids = tokenizer.encodePrompt(text)
         if ids.isEmpty {
             // An empty prompt samples from the model's prior: start from BOS (or EOS, the usual
             // document separator of models without one).
@@ -60,7 +60,8 @@ public enum ChatTurn {
         var all = messages
         if let system { all.insert(ChatMessage(role: "system", content: system), at: 0) }
         let prompt = try generator.loaded.chatPrompt(all, prefill: prefill)
-        let ids = generator.loaded.tokenizer.encode(prompt)
+        // The template may already begin with BOS: encodePrompt never adds a second.
+        let ids = generator.loaded.tokenizer.encodePrompt(prompt)
         let g = try generator.generate(prompt: ids, parameters: settings.sampling, maxTokens: settings.maxTokens) { _, piece in
             onText(piece)
         }

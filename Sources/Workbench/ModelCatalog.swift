@@ -29,24 +29,31 @@ public enum ModelCatalog {
         public var isDefault: Bool
         /// Set when the file could not be read as a model.
         public var error: String?
+        /// Its architecture, tensor types, tokenizer, and what of it the engine cannot run.
+        public var support: ModelSupport?
     }
 
     /// Every `.gguf` in the models folder, with what its header says.
     public static func installed() -> [Entry] {
         let dir = modelsDirectory
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return files.filter { $0.hasSuffix(".gguf") }.sorted().map { name in
-            let path = dir.appendingPathComponent(name).path
-            let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-            do {
-                let f = try GGUFFile(path: path)
-                return Entry(path: path, name: f.metadata["general.name"]?.string ?? name,
-                             architecture: f.metadata["general.architecture"]?.string ?? "?",
-                             sizeBytes: size, tensors: f.tensors.count, isDefault: name == defaultModelFile, error: nil)
-            } catch {
-                return Entry(path: path, name: name, architecture: "?", sizeBytes: size, tensors: 0,
-                             isDefault: name == defaultModelFile, error: "\(error)")
-            }
+        return files.filter { $0.hasSuffix(".gguf") }.sorted().map { describe(dir.appendingPathComponent($0).path) }
+    }
+
+    /// One file: what its header says and whether the engine can run it.
+    public static func describe(_ path: String) -> Entry {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        let isDefault = name == defaultModelFile
+        do {
+            let f = try GGUFFile(path: path)
+            return Entry(path: path, name: f.metadata["general.name"]?.string ?? name,
+                         architecture: f.metadata["general.architecture"]?.string ?? "?",
+                         sizeBytes: size, tensors: f.tensors.count, isDefault: isDefault, error: nil,
+                         support: ModelSupport(file: f))
+        } catch {
+            return Entry(path: path, name: name, architecture: "?", sizeBytes: size, tensors: 0,
+                         isDefault: isDefault, error: "\(error)", support: nil)
         }
     }
 }

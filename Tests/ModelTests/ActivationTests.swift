@@ -30,7 +30,7 @@ final class ActivationTests: XCTestCase {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/smollm2-activations", withExtension: "json"))
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
         let file = try DefaultModel.file()
-        let model = try LlamaModel(file: file, pool: WorkerPool(threads: 2))
+        let model = try TransformerModel.load(file: file, pool: WorkerPool(threads: 2))
         var checked = 0
         for c in reference.cases {
             guard case .ids(let ids)? = c["input_ids"] else { XCTFail("case without input_ids"); continue }
@@ -61,7 +61,7 @@ final class ActivationTests: XCTestCase {
 
     func testHooksCanSteerAndCostNothingWhenAbsent() throws {
         let file = try DefaultModel.file()
-        let model = try LlamaModel(file: file, pool: WorkerPool(threads: 2))
+        let model = try TransformerModel.load(file: file, pool: WorkerPool(threads: 2))
         let ids: [Int32] = [12615, 36411, 418]
         let plain = Array(try model.forward(ids, cache: model.makeCache(capacity: 8)))
         // An empty hook set, and a reader, change nothing.

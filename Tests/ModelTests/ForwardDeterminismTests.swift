@@ -10,7 +10,7 @@ final class ForwardDeterminismTests: XCTestCase {
         let ids: [Int32] = [2017, 6772, 347, 2333, 198, 2017, 14671, 30, 20682, 347, 7088, 198]
         var reference: [Float]? = nil
         for threads in [1, 2, 3, 2] {
-            let model = try LlamaModel(file: file, pool: WorkerPool(threads: threads))
+            let model = try TransformerModel.load(file: file, pool: WorkerPool(threads: threads))
             let cache = model.makeCache(capacity: 64)
             // Prefill all but the last token in one batch, then step: exercises both paths.
             _ = try model.forward(Array(ids.dropLast()), cache: cache)

@@ -9,7 +9,7 @@ final class ForwardGoldenExactTests: XCTestCase {
     func testTopLogitsAndFullGreedyMatchExactly() throws {
         let golden = try Golden.load()
         let file = try DefaultModel.file()
-        let model = try LlamaModel(file: file, pool: WorkerPool(threads: 2))
+        let model = try TransformerModel.load(file: file, pool: WorkerPool(threads: 2))
         for g in golden.generate {
             let cache = model.makeCache(capacity: 512)
             let logits = try model.forward(g.input_ids, cache: cache)

@@ -7,7 +7,7 @@ final class ForwardGoldenTests: XCTestCase {
     func testTopLogitsAndGreedyMatchLlamaCpp() throws {
         let golden = try Golden.load()
         let file = try DefaultModel.file()
-        let model = try LlamaModel(file: file, pool: WorkerPool(threads: 2))
+        let model = try TransformerModel.load(file: file, pool: WorkerPool(threads: 2))
         var greedyMismatches: [String] = []
         for g in golden.generate {
             let cache = model.makeCache(capacity: 512)

@@ -27,8 +27,8 @@ final class LoRATests: XCTestCase {
     /// (numpy, scripts/lora_fixture_gen.py), and the engine's miss is tested below.
     static let adapterTolerance: Float = 1.25
 
-    func model() throws -> LlamaModel {
-        try LlamaModel(file: DefaultModel.file(), pool: WorkerPool(threads: 2))
+    func model() throws -> TransformerModel {
+        try TransformerModel.load(file: DefaultModel.file(), pool: WorkerPool(threads: 2))
     }
 
     func expected() throws -> Expected {
@@ -36,7 +36,7 @@ final class LoRATests: XCTestCase {
         return try JSONDecoder().decode(Expected.self, from: Data(contentsOf: url))
     }
 
-    func logits(_ m: LlamaModel, _ ids: [Int32]) throws -> [Float] {
+    func logits(_ m: TransformerModel, _ ids: [Int32]) throws -> [Float] {
         Array(try m.forward(ids, cache: m.makeCache(capacity: ids.count)))
     }
 

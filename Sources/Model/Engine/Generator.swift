@@ -52,6 +52,7 @@ public final class Generator: @unchecked Sendable {
         var shared = 0
         while shared < min(prompt.count - 1, cachedTokens.count), prompt[shared] == cachedTokens[shared] { shared += 1 }
         cache.truncate(to: shared)
+        shared = cache.count  // a sliding-window ring may not keep the prefix
         cachedTokens.removeSubrange(shared...)
         let logits = try loaded.model.forward(Array(prompt[shared...]), cache: cache)
         cachedTokens.append(contentsOf: prompt[shared...])

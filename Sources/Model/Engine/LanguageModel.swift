@@ -61,23 +61,46 @@ extension LanguageModel {
     }
 }
 
-/// Keys and values of every layer for positions 0..<count, in f16 as llama.cpp keeps them.
+/// Keys and values of every layer for positions 0..<count, in f16 as llama.cpp keeps them. Each
+/// layer has its own store: a full one (a cell per position up to `capacity`) or, for a layer with
+/// sliding-window attention, a ring of cells that holds the last window + batch positions, so a
+/// long context costs memory only in the layers that attend to all of it.
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
+    /// Positions the cache can hold.
     public let capacity: Int
     /// Values per position per layer: kv heads x head dim.
     public let width: Int
+    /// Cells of each layer: `capacity` for a full layer, fewer for a ring.
+    public let cells: [Int]
+    /// The attention window of each layer's ring (0: a full layer).
+    public let windows: [Int]
+    private let offsets: [Int]
     let keys: UnsafeMutablePointer<UInt16>
     let values: UnsafeMutablePointer<UInt16>
     public internal(set) var count = 0
 
-    public init(layers: Int, capacity: Int, width: Int) {
-        self.layers = layers
+    /// A full cache: every layer holds every position.
+    public convenience init(layers: Int, capacity: Int, width: Int) {
+        self.init(capacity: capacity, width: width, windows: [Int](repeating: 0, count: layers), maxBatch: 0)
+    }
+
+    /// windows[l] > 0 gives layer l a ring of min(capacity, windows[l] + maxBatch) cells.
+    public init(capacity: Int, width: Int, windows: [Int], maxBatch: Int) {
+        layers = windows.count
         self.capacity = capacity
         self.width = width
-        let n = layers * capacity * width
-        keys = .allocate(capacity: n)
-        values = .allocate(capacity: n)
+        let cells = windows.map { $0 > 0 ? min(capacity, $0 + maxBatch) : capacity }
+        self.cells = cells
+        self.windows = zip(windows, cells).map { $0.0 > 0 && $0.1 < capacity ? $0.0 : 0 }
+        var offsets: [Int] = [], total = 0
+        for c in cells {
+            offsets.append(total)
+            total += c * width
+        }
+        self.offsets = offsets
+        keys = .allocate(capacity: max(total, 1))
+        values = .allocate(capacity: max(total, 1))
     }
 
     deinit {
@@ -85,13 +108,22 @@ public final class KVCache: @unchecked Sendable {
         values.deallocate()
     }
 
-    /// Forgets positions from `n` on, keeping a shared prefix for reuse.
+    /// Bytes the cache holds.
+    public var bytes: Int { cells.reduce(0, +) * width * 2 * 2 }
+
+    /// Forgets positions from `n` on, keeping a shared prefix for reuse. A ring that has already
+    /// overwritten what position n would need keeps nothing (count becomes 0): read `count` after.
     public func truncate(to n: Int) {
-        count = max(0, min(count, n))
+        var keep = max(0, min(count, n))
+        for (l, window) in windows.enumerated() where window > 0 && keep > 0 {
+            // Position `keep` attends to keep-window+1 ..< keep; the ring holds count-cells ..< count.
+            if keep - window + 1 < count - cells[l] { keep = 0 }
+        }
+        count = keep
     }
 
-    func keys(layer: Int) -> UnsafeMutablePointer<UInt16> { keys + layer * capacity * width }
-    func values(layer: Int) -> UnsafeMutablePointer<UInt16> { values + layer * capacity * width }
+    func keys(layer: Int) -> UnsafeMutablePointer<UInt16> { keys + offsets[layer] }
+    func values(layer: Int) -> UnsafeMutablePointer<UInt16> { values + offsets[layer] }
 }
 
 /// Architecture name (general.architecture) -> implementation.
@@ -99,7 +131,11 @@ public enum ArchitectureRegistry {
     public typealias Loader = (GGUFFile, WorkerPool) throws -> any LanguageModel
 
     nonisolated(unsafe) static var loaders: [String: Loader] = [
-        "llama": { try LlamaModel(file: $0, pool: $1) },
+        "llama": { try TransformerModel(Llama.self, file: $0, pool: $1) },
+        "qwen2": { try TransformerModel(Qwen2.self, file: $0, pool: $1) },
+        "qwen3": { try TransformerModel(Qwen3.self, file: $0, pool: $1) },
+        "gemma2": { try TransformerModel(Gemma2.self, file: $0, pool: $1) },
+        "gemma3": { try TransformerModel(Gemma3.self, file: $0, pool: $1) },
     ]
 
     public static var names: [String] { loaders.keys.sorted() }

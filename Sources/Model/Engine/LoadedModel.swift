@@ -35,18 +35,37 @@ public final class LoadedModel: @unchecked Sendable {
         if let adapterDirectory {
             try model.setAdapter(LoRAAdapter(directory: adapterDirectory))
         }
+        let builtIn = LoadedModel.builtInFormat(file: file, architecture: model.architecture)
         if let source = file.metadata["tokenizer.chat_template"]?.string {
             do {
                 chatTemplate = try ChatTemplate(source: source)
                 chatTemplateProblem = nil
             } catch {
                 chatTemplate = nil
-                chatTemplateProblem = error.description
+                chatTemplateProblem = "\(error.description); using the built-in \(builtIn) format"
             }
         } else {
             chatTemplate = nil
-            chatTemplateProblem = "the file has no tokenizer.chat_template"
+            chatTemplateProblem = "the file has no tokenizer.chat_template; using the built-in \(builtIn) format"
         }
+        builtInFormat = builtIn
+    }
+
+    /// The prompt format used when the file's own template is missing or beyond the interpreter:
+    /// the one the template names by its special tokens, else the family's (Gemma's turns for
+    /// gemma*, Llama 3's headers for a vocabulary that has them, ChatML otherwise).
+    public let builtInFormat: ChatFormat
+
+    static func builtInFormat(file: GGUFFile, architecture: String) -> ChatFormat {
+        if let source = file.metadata["tokenizer.chat_template"]?.string, let format = ChatFormat.detect(template: source) {
+            return format
+        }
+        if architecture.hasPrefix("gemma") { return .gemma }
+        if let tokens = file.metadata["tokenizer.ggml.tokens"]?.array,
+           tokens.contains(where: { $0.string == "<|start_header_id|>" }) {
+            return .llama3
+        }
+        return .chatML
     }
 
     /// The text of a chat prompt: the template applied to `messages` with the assistant turn opened,
@@ -59,10 +78,8 @@ public final class LoadedModel: @unchecked Sendable {
         let rendered: String
         if let chatTemplate {
             rendered = try chatTemplate.render(messages: messages, addGenerationPrompt: open, bosToken: bos, eosToken: eos)
-        } else if let source = file.metadata["tokenizer.chat_template"]?.string, let format = ChatFormat.detect(template: source) {
-            rendered = format.render(messages: messages, addGenerationPrompt: open, bosToken: bos)
         } else {
-            rendered = ChatFormat.chatML.render(messages: messages, addGenerationPrompt: open, bosToken: bos)
+            rendered = builtInFormat.render(messages: messages, addGenerationPrompt: open, bosToken: bos)
         }
         return rendered + prefill
     }

@@ -54,6 +54,12 @@ public struct WeightMatrix: @unchecked Sendable {
         guard info.dims == expected || (rows == 1 && info.dims == [cols, 1]) else {
             throw GGUFError(.wrongTensorShape, "tensor '\(name)' has dims \(info.dims), expected \(expected)", offset: info.fileOffset)
         }
+        guard info.type.hasKernel else {
+            throw GGUFError(.unknownTensorType, "tensor '\(name)' has type \(info.type), which the engine cannot compute with (supported: \(GGMLType.withKernels))", offset: info.fileOffset)
+        }
+        guard info.type.rowBytes(cols) != nil else {
+            throw GGUFError(.misalignedRow, "tensor '\(name)' has rows of \(cols) values, not a whole number of \(info.type) blocks of \(info.type.blockSize)", offset: info.fileOffset)
+        }
         self.name = name
         self.type = info.type
         self.rows = rows

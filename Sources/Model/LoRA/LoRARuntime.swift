@@ -1,14 +1,26 @@
 import CKernels
 import Foundation
 
-/// A LoRA adapter bound to one Llama model: every pair checked against the model's shapes, mapped
+/// What an architecture lets a LoRA adapter adapt: each module's (inputs, outputs), the layer count,
+/// and whether llama.cpp's converter permuted q/k rows (Llama only; Qwen and Gemma use NEOX RoPE and
+/// keep Hugging Face's row order).
+struct LoRATargets {
+    let architecture: String
+    let layers: Int
+    let shapes: [LoRAModule: (inputs: Int, outputs: Int)]
+    let permutedQK: Bool
+    let headCount: Int
+    let headCountKV: Int
+}
+
+/// A LoRA adapter bound to one model: every pair checked against the model's shapes, mapped
 /// to its GGUF tensor, and laid out for the forward pass, which adds scale * B (A x) to each
 /// adapted product's output. A x has only `rank` values per token, so the cost is
 /// rank * (inputs + outputs) per token and matrix, a few percent of the base product.
 ///
-/// llama.cpp's converter permutes the rows of q_proj and k_proj so RoPE can rotate adjacent pairs
-/// (`permute` in convert_hf_to_gguf.py); B's rows are outputs of those matrices and are permuted
-/// the same way here (as convert_lora_to_gguf.py does), A is unchanged.
+/// For Llama, llama.cpp's converter permutes the rows of q_proj and k_proj so RoPE can rotate
+/// adjacent pairs (`permute` in convert_hf_to_gguf.py); B's rows are outputs of those matrices and
+/// are permuted the same way here (as convert_lora_to_gguf.py does), A is unchanged.
 final class LoRARuntime: @unchecked Sendable {
     /// One adapted matrix: aT is A transposed [inputs, rank], bT is B transposed [rank, outputs]
     /// in GGUF row order, so both products run along contiguous rows (axpy, no reductions).
@@ -29,13 +41,15 @@ final class LoRARuntime: @unchecked Sendable {
     private let scratch: UnsafeMutablePointer<Float>
     private let allocations: [UnsafeMutablePointer<Float>]
 
-    init(adapter: LoRAAdapter, config c: LlamaConfig, maxBatch: Int) throws {
+    init(adapter: LoRAAdapter, targets c: LoRATargets, maxBatch: Int) throws {
         // Check every pair before allocating anything, so a bad adapter leaks nothing.
         for p in adapter.pairs {
-            let (inputs, outputs) = Self.shape(p.module, c)
+            guard let (inputs, outputs) = c.shapes[p.module] else {
+                throw LoRAError("\(LoRAAdapter.weightsFile): tensor '\(p.tensorA)' adapts \(p.moduleName), which the \(c.architecture) architecture does not have")
+            }
             let tensor = p.module.ggufTensor(layer: p.layer)
-            if let layer = p.layer, layer >= c.blockCount {
-                throw LoRAError("\(LoRAAdapter.weightsFile): tensor '\(p.tensorA)' adapts layer \(layer) but the model has \(c.blockCount) layers (0..<\(c.blockCount))")
+            if let layer = p.layer, layer >= c.layers {
+                throw LoRAError("\(LoRAAdapter.weightsFile): tensor '\(p.tensorA)' adapts layer \(layer) but the model has \(c.layers) layers (0..<\(c.layers))")
             }
             guard p.inputs == inputs else {
                 throw LoRAError("\(LoRAAdapter.weightsFile): tensor '\(p.tensorA)' has shape [\(p.rank), \(p.inputs)] but \(p.moduleName) (\(tensor)) takes \(inputs) inputs: expected [\(p.rank), \(inputs)]")
@@ -44,7 +58,7 @@ final class LoRARuntime: @unchecked Sendable {
                 throw LoRAError("\(LoRAAdapter.weightsFile): tensor '\(p.tensorB)' has shape [\(p.outputs), \(p.rank)] but \(p.moduleName) (\(tensor)) has \(outputs) outputs: expected [\(outputs), \(p.rank)]")
             }
         }
-        var layers = [[Matrix?]](repeating: [Matrix?](repeating: nil, count: LoRAModule.perLayer.count), count: c.blockCount)
+        var layers = [[Matrix?]](repeating: [Matrix?](repeating: nil, count: LoRAModule.perLayer.count), count: c.layers)
         var output: Matrix?
         var allocations: [UnsafeMutablePointer<Float>] = []
         var widest = 1
@@ -56,7 +70,7 @@ final class LoRARuntime: @unchecked Sendable {
             for j in 0..<r {
                 for i in 0..<inputs { aT[i * r + j] = p.a[j * inputs + i] }
             }
-            let heads: Int? = p.module == .q ? c.headCount : p.module == .k ? c.headCountKV : nil
+            let heads: Int? = !c.permutedQK ? nil : p.module == .q ? c.headCount : p.module == .k ? c.headCountKV : nil
             for o in 0..<outputs {
                 let source = heads.map { Self.huggingFaceRow(ofGGUFRow: o, headDim: outputs / $0) } ?? o
                 for j in 0..<r { bT[j * outputs + o] = p.b[source * r + j] }
@@ -78,17 +92,6 @@ final class LoRARuntime: @unchecked Sendable {
 
     deinit {
         for p in allocations { p.deallocate() }
-    }
-
-    /// (inputs, outputs) of a module's weight in this model.
-    static func shape(_ m: LoRAModule, _ c: LlamaConfig) -> (Int, Int) {
-        switch m {
-        case .q, .o: return (c.embeddingLength, c.embeddingLength)
-        case .k, .v: return (c.embeddingLength, c.kvDim)
-        case .gate, .up: return (c.embeddingLength, c.feedForwardLength)
-        case .down: return (c.feedForwardLength, c.embeddingLength)
-        case .lmHead: return (c.embeddingLength, c.vocabularySize)
-        }
     }
 
     /// The converter's permute reshapes the rows as (head, 2, headDim/2) and swaps the last two
