@@ -199,8 +199,11 @@ struct Chat: ParsableCommand {
             return true
         }
         if json {
-            struct Out: Encodable { let prompt: String; let ids: [Int32]; let text: String; let stop: String }
-            try printJSON(Out(prompt: record.prompt, ids: record.ids, text: record.text, stop: record.stopReason.rawValue))
+            struct Out: Encodable {
+                let prompt: String; let prompt_ids: [Int32]; let ids: [Int32]; let text: String; let stop: String
+            }
+            try printJSON(Out(prompt: record.prompt, prompt_ids: record.promptIDs, ids: record.ids, text: record.text,
+                              stop: record.stopReason.rawValue))
         } else {
             printSafe("", terminator: "\n")
         }

@@ -24,6 +24,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(out["ids"] as? [Int], [1, 520, 9531, 198, 34355, 2])
     }
 
+    /// Gemma 3 on the command line: its file has no chat template, so the built-in Gemma turn
+    /// format is used, with exactly one BOS (the format writes `<bos>`; encoding adds none).
+    func testGemma3ChatUsesItsTurnFormatWithOneBOS() throws {
+        let gemma = try Gemma3Model.require()
+        let out = try json(run(["chat", "--model", gemma, "--max-tokens", "8", "--temperature", "0", "--json", "What is the capital of France?"]))
+        let prompt = try XCTUnwrap(out["prompt"] as? String)
+        XCTAssertEqual(prompt, "<bos><start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n")
+        let ids = try XCTUnwrap(out["prompt_ids"] as? [Int])
+        XCTAssertEqual(ids.first, 2, "BOS first")
+        XCTAssertEqual(ids.filter { $0 == 2 }.count, 1, "one BOS, not two: \(ids)")
+        XCTAssertEqual((out["ids"] as? [Int])?.count, 8, "\(out)")
+        let models = try json(run(["models", "--json", gemma]))
+        let entry = try XCTUnwrap((models["models"] as? [[String: Any]])?.first)
+        let support = try XCTUnwrap(entry["support"] as? [String: Any])
+        XCTAssertEqual(support["architecture"] as? String, "gemma3")
+        XCTAssertEqual(support["problems"] as? [String], [])
+        XCTAssertEqual((support["tensorTypes"] as? [String: Int])?["Q4_K"], 27)
+    }
+
     func testLogitsTopKIsSortedAndNamesTheTokens() throws {
         let out = try json(run(["logits", "--model", model(), "--top", "5", "--json", "Water boils at"]))
         let top = try XCTUnwrap(out["top"] as? [[String: Any]])

@@ -95,6 +95,37 @@ final class SAETrainCommandTests: XCTestCase {
         XCTAssertEqual(rr["tokens"] as? Int, report["tokens"] as? Int)
     }
 
+    /// The white-box path on a second family: an SAE trained on Gemma 3 270M's residual stream
+    /// (width 640, sliding-window layers, QK-norm), read by `features` and used by `steer`.
+    func testTrainsAnSAEOnGemma3AndSteersWithIt() throws {
+        let gemma = try Gemma3Model.require()
+        let dir = try scratch()
+        let corpusPath = dir.appendingPathComponent("corpus.txt").path
+        try corpus().write(toFile: corpusPath, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("sae").path
+        let r = try run(["sae", "train", "--model", gemma, "--corpus", corpusPath, "--layer", "6", "--d-sae", "64", "--k", "8",
+                         "--tokens", "4000", "--batch", "128", "--lr", "2e-3", "--buffer-tokens", "1024", "--checkpoint-every", "2000",
+                         "--eval-tokens", "300", "--out", out, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(report["hook"] as? String, "blocks.6.hook_resid_post")
+        XCTAssertEqual(report["d_in"] as? Int, 640)
+        XCTAssertGreaterThan(report["fve"] as? Double ?? 0, 0.3, "held-out fve")
+
+        let features = try run(["features", "--model", gemma, "--sae", out, "--top", "5", "--json", "The old sailor walked to the harbour."])
+        XCTAssertEqual(features.status, 0, features.stderr)
+        let f = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(features.stdout.utf8)) as? [String: Any])
+        let top = try XCTUnwrap(f["features"] as? [[String: Any]])
+        XCTAssertFalse(top.isEmpty)
+        let feature = try XCTUnwrap(top.first?["index"] as? Int)
+
+        let steer = try run(["steer", "--model", gemma, "--sae", out, "--feature", String(feature), "--strength", "8",
+                             "--max-tokens", "12", "--temperature", "0", "--json", "Tell me about the sea."])
+        XCTAssertEqual(steer.status, 0, steer.stderr)
+        let s = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(steer.stdout.utf8)) as? [String: Any], steer.stdout)
+        XCTAssertNotNil(s["steered"], steer.stdout)
+    }
+
     func testBadCorpusAndLayerGiveClearErrors() throws {
         let dir = try scratch()
         let missing = try run(["sae", "train", "--model", DefaultModel.path, "--corpus", "/nonexistent/corpus.txt", "--layer", "2",

@@ -47,6 +47,28 @@ final class TUIEndToEndTests: XCTestCase {
 
     func send(_ keys: String...) throws { try tmux(["send-keys", "-t", session] + keys) }
 
+    /// A second family in the full-screen workbench: Gemma 3 (no template in the file, so the
+    /// built-in Gemma turn format) answers in the Chat pane and the status bar names the model.
+    func testGemma3ChatsInTheTUI() throws {
+        let binary = try Binary.path()
+        let gemma = try Gemma3Model.require()
+        let sessionFile = dir.appendingPathComponent("gemma.session").path
+        let command = "'\(binary)' --model '\(gemma)' --threads 2 --session '\(sessionFile)'; echo EXIT=$?; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "34", command])
+        try waitFor("the workbench to open on Gemma 3") { $0.contains("1 Chat") && $0.contains("Gemma 3") }
+        try send("-l", "What is the capital of France?")
+        try send("Enter")
+        // Gemma 3 270M is a base model: it continues the turn rather than answering well. The reply
+        // streams in and the context counter counts the prompt (16 tokens) and the reply.
+        try waitFor("generation to start", seconds: 60) { $0.contains("● Chat") || $0.contains("Model [2]") }
+        let done = try waitFor("Gemma's reply to finish", seconds: 300) { !$0.contains("● Chat") }
+        let used = done.range(of: #"ctx (\d+)/32768"#, options: .regularExpression).map { String(done[$0]) } ?? ""
+        let count = Int(used.dropFirst(4).prefix { $0 != "/" }) ?? 0
+        XCTAssertGreaterThan(count, 16, "the reply is in the context (\(used)):\n\(done)")
+        try send("C-c")
+        try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
+    }
+
     func testChatStreamsPanesSwitchHelpShowsAndCtrlCRestoresTheTerminal() throws {
         let binary = try Binary.path()
         _ = try DefaultModel.file()

@@ -35,6 +35,23 @@ public enum DefaultModel {
     }
 }
 
+/// A second family: Gemma 3 270M (Q4_K_M), fetched by `make models` beside the default model.
+public enum Gemma3Model {
+    public static var path: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf").path
+    }
+
+    /// The path, or a test failure that says how to get the file.
+    public static func require() throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else {
+            XCTFail("Gemma 3 270M missing at \(path): run `make models`")
+            throw XCTSkip("no model")
+        }
+        return path
+    }
+}
+
 /// The built `workbench` executable, run as a user would.
 public enum Binary {
     public static func path() throws -> String {
