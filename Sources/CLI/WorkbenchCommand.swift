@@ -50,7 +50,9 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError("no model at \(model): run `make models` or pass --model PATH")
         }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") }
-        return try LoadedModel(path: model, threads: threads, adapter: lora)
+        let loaded = try LoadedModel(path: model, threads: threads, adapter: lora)
+        if context == nil, let note = loaded.contextNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
+        return loaded
     }
 }
 

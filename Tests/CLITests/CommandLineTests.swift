@@ -35,6 +35,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ids.first, 2, "BOS first")
         XCTAssertEqual(ids.filter { $0 == 2 }.count, 1, "one BOS, not two: \(ids)")
         XCTAssertEqual((out["ids"] as? [Int])?.count, 8, "\(out)")
+        // The black-box techniques and the hooks on this family too.
+        let persona = try json(run(["persona", "--model", gemma, "--mode", "user", "--user", "Hello there", "--assistant", "Hi! How can I help?",
+                                    "--samples", "2", "--max-tokens", "6", "--json"]))
+        XCTAssertEqual((persona["samples"] as? [Any])?.count, 2, "\(persona)")
+        let fuzz = try json(run(["fuzz", "--model", gemma, "--layer", "5", "--noise", "0.2", "--samples", "2", "--max-tokens", "6",
+                                 "--json", "Tell me a secret."]))
+        XCTAssertEqual(fuzz["total"] as? Int, 2, "\(fuzz)")
+        let activations = try json(run(["activations", "--model", gemma, "--layer", "17", "--reduce", "last", "--json", "Hello"]))
+        XCTAssertEqual((activations["values"] as? [Any])?.count, 640)
+        XCTAssertEqual(activations["hook"] as? String, "blocks.17.hook_resid_post")
+
         let models = try json(run(["models", "--json", gemma]))
         let entry = try XCTUnwrap((models["models"] as? [[String: Any]])?.first)
         let support = try XCTUnwrap(entry["support"] as? [String: Any])

@@ -110,6 +110,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         return KVCache(capacity: capacity, width: config.kvDim, windows: windows, maxBatch: maxBatch)
     }
 
+    public func cacheBytes(capacity: Int) -> Int {
+        (0..<config.blockCount).reduce(0) { total, l in
+            let cells = config.isSliding(l) ? min(capacity, config.slidingWindow + maxBatch) : capacity
+            return total + cells * config.kvDim * 2 * 2
+        }
+    }
+
     /// One forward pass at a time: the scratch buffers and the logits are shared.
     private let forwardLock = NSLock()
 

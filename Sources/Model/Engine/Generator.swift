@@ -36,7 +36,8 @@ public final class Generator: @unchecked Sendable {
 
     public init(model: LoadedModel, contextLength: Int? = nil) {
         loaded = model
-        let n = min(contextLength ?? model.model.trainedContextLength, model.model.trainedContextLength)
+        // An explicit --context may exceed the memory budget (the user chose it); the default may not.
+        let n = min(contextLength ?? model.defaultContext, model.model.trainedContextLength)
         cache = model.model.makeCache(capacity: max(n, 16))
         cachedTokens.reserveCapacity(cache.capacity)
     }

@@ -33,6 +33,8 @@ public protocol LanguageModel: AnyObject, Sendable {
     var embeddingLength: Int { get }
 
     func makeCache(capacity: Int) -> KVCache
+    /// Bytes a cache of `capacity` positions would hold (makeCache's allocation).
+    func cacheBytes(capacity: Int) -> Int
 
     /// Visitors of named activations (TransformerLens names); nil for none.
     var hooks: ActivationHooks? { get set }

@@ -51,6 +51,28 @@ public final class LoadedModel: @unchecked Sendable {
         builtInFormat = builtIn
     }
 
+    /// The context a Generator gets by default: the trained context, capped so that the KV cache
+    /// fits in a quarter of physical memory (a file may claim any context_length).
+    public var defaultContext: Int { LoadedModel.contextLimit(model) }
+
+    /// Why the default context is shorter than the trained one, when it is.
+    public var contextNote: String? {
+        let n = defaultContext
+        guard n < model.trainedContextLength else { return nil }
+        let gib = Double(model.cacheBytes(capacity: model.trainedContextLength)) / Double(1 << 30)
+        return "context capped to \(n) tokens: \(model.architecture).context_length is \(model.trainedContextLength), whose KV cache would need "
+            + String(format: "%.1f GiB", gib) + "; choose another with --context"
+    }
+
+    /// The cache budget: a quarter of physical memory, at least 256 MiB.
+    public static var cacheBudget: Int { max(256 << 20, Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max)))) }
+
+    public static func contextLimit(_ model: any LanguageModel, budget: Int = cacheBudget) -> Int {
+        var n = model.trainedContextLength
+        while n > 256 && model.cacheBytes(capacity: n) > budget { n /= 2 }
+        return n
+    }
+
     /// The prompt format used when the file's own template is missing or beyond the interpreter:
     /// the one the template names by its special tokens, else the family's (Gemma's turns for
     /// gemma*, Llama 3's headers for a vocabulary that has them, ChatML otherwise).
