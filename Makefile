@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run game test build deps models bench bench-tui clean organism organism-venv organism-status
+.PHONY: run game test build deps models test-models bench bench-tui clean organism organism-venv organism-status
 
 # The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
 run: deps models build
@@ -15,7 +15,7 @@ game: deps models build
 build:
 	$(SWIFT) build -c $(CONFIG) --product workbench
 
-test: deps models
+test: deps models test-models
 	python3 -m unittest organism/test_data.py
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	@# Line-buffered, so a CI log shows the test that was running when it stopped.
@@ -27,9 +27,18 @@ deps:
 models:
 	@bash scripts/fetch-model.sh
 
-# Side-by-side speed against llama.cpp (llama-cpp-python built in bench/.venv).
-bench: deps models
+# Every family and tensor type for the tests: the default model re-quantised by llama.cpp's
+# quantiser, tiny Llama 3 / Qwen2 / Qwen3 / Gemma 2 files, and llama.cpp's outputs on each
+# (builds llama-cpp-python in bench/.venv the first time: several minutes; later runs skip).
+test-models: models
+	@bash scripts/make-test-models.sh
+
+# Side-by-side speed against llama.cpp (llama-cpp-python built in bench/.venv), as ratios measured
+# in one run: the default model (Q4_1), the same model in Q4_K_M, and Gemma 3 270M (Q4_K_M).
+bench: deps models test-models
 	bash scripts/bench-vs-llamacpp.sh
+	BENCH_SKIP_BUILD=1 bash scripts/bench-vs-llamacpp.sh --model models/quant/SmolLM2-135M-Instruct.Q4_K_M.gguf
+	BENCH_SKIP_BUILD=1 bash scripts/bench-vs-llamacpp.sh --model models/gemma-3-270m-q4_k_m.gguf
 
 # Keystroke-to-screen latency of the full-screen workbench while the model generates (tmux).
 bench-tui: deps models build

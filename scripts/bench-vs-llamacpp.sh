@@ -6,9 +6,10 @@
 #   e.g. scripts/bench-vs-llamacpp.sh --reps 7 --json
 #
 # Steps (each skipped when already done):
-#   1. create the venv bench/.venv
-#   2. install numpy and llama-cpp-python, built from source natively
-#      (-DGGML_NATIVE=ON); this takes several minutes the first time
+#   1. create the venv bench/.venv        } scripts/llamacpp-venv.sh, shared
+#   2. install numpy and llama-cpp-python,  } with scripts/make-test-models.sh
+#      built from source natively (-DGGML_NATIVE=ON); this takes several
+#      minutes the first time (a build already running is waited for)
 #   3. swift build -c release --product workbench
 #   4. run scripts/bench_vs_llamacpp.py with the venv's python
 #
@@ -21,60 +22,20 @@
 #                               -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF
 set -euo pipefail
 
-LLAMA_CPP_PYTHON_VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
-
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO_ROOT/bench/.venv"
 VPY="$VENV/bin/python"
-MARKER="$VENV/.llama-cpp-python-native-$LLAMA_CPP_PYTHON_VERSION"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench-vs-llamacpp: error: %s\n' "$*" >&2; exit 1; }
 
 cd "$REPO_ROOT"
 
-# 1. venv -------------------------------------------------------------------
-if [[ ! -x "$VPY" ]]; then
-    PYTHON="${PYTHON:-python3}"
-    command -v "$PYTHON" >/dev/null || die "$PYTHON not found; install Python 3 (apt-get install python3-venv)"
-    say "creating venv at bench/.venv"
-    "$PYTHON" -m venv "$VENV" || die "could not create venv (on Debian: apt-get install python3-venv)"
-    "$VPY" -m pip install --quiet --upgrade pip
-else
-    say "venv bench/.venv exists"
-fi
-
-# 2. numpy + llama-cpp-python ------------------------------------------------
-if ! "$VPY" -c 'import numpy' 2>/dev/null; then
-    say "installing numpy"
-    "$VPY" -m pip install --quiet numpy
-fi
-
-if [[ "${BENCH_REINSTALL:-0}" == 1 || ! -f "$MARKER" ]] \
-    || ! "$VPY" -c 'import llama_cpp' 2>/dev/null; then
-    command -v cmake >/dev/null || say "note: no system cmake; pip will use the cmake wheel"
-    command -v c++ >/dev/null || die "no C++ compiler found (apt-get install build-essential)"
-    say "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION from source (native, -DGGML_NATIVE=ON);"
-    say "this takes several minutes on a small machine ..."
-    rm -f "$VENV"/.llama-cpp-python-native-*
-    # --no-binary + --no-cache-dir: never reuse a prebuilt or cached (possibly
-    # non-native) wheel, so the library really is compiled for this CPU.
-    # LLAVA_BUILD=OFF: skip the multimodal (mtmd) library, unused here; it
-    # roughly doubles the build time.
-    CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF ${CMAKE_ARGS:-}" \
-    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-        "$VPY" -m pip install --upgrade --force-reinstall --no-deps \
-            --no-binary llama-cpp-python --no-cache-dir \
-            "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" \
-        || die "building llama-cpp-python failed (see the pip output above)"
-    # Its pure-Python dependencies, installed normally.
-    "$VPY" -m pip install --quiet "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" \
-        || die "installing llama-cpp-python's dependencies failed"
-    "$VPY" -c 'import llama_cpp' || die "llama_cpp does not import after the build"
-    touch "$MARKER"
-else
-    say "llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (native build) already installed"
-fi
+# 1-2. venv, numpy, llama-cpp-python (scripts/llamacpp-venv.sh) -------------
+LCV_NAME=bench-vs-llamacpp
+# shellcheck source=scripts/llamacpp-venv.sh
+source "$REPO_ROOT/scripts/llamacpp-venv.sh"
+llamacpp_venv_ensure
 
 # 3. workbench ---------------------------------------------------------------
 if [[ "${BENCH_SKIP_BUILD:-0}" == 1 ]]; then

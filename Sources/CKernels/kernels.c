@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+// No silent a*b+c fusion: every fused multiply-add below is written out.
+#pragma STDC FP_CONTRACT OFF
 
 // ---------------------------------------------------------------- CPU features
 
@@ -216,6 +218,152 @@ CK_AVX2 static void dot4s_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block
 #endif
 
 
+// ---------------------------------------------------------------- batches as ggml-cpu's tiled kernel
+// ggml-cpu (ggml-cpu/tiled/tiled.cpp, on unless GGML_CPU_TILED_MM=0) computes Q2_K, Q3_K, Q4_K,
+// Q5_K, Q6_K and IQ4_XS products with 8 or more activation rows (src1->ne[1] >= 8) itself, not
+// through vec_dot. Per output element, super-block by super-block in order, its AVX512-VNNI
+// microkernel forms exact integers s1 = sum_g scale[g] * (w . q over the 16 values of g) and
+// s2 = sum_g min[g] * bsum[g], then r = float(s1) * d, r = r - dmin * float(s2) (one fnmadd, for
+// the types with mins), and acc = fma(r, d8, acc) (gcc contracts its mul + add), acc from 0.
+// The integers are exact on every path, so the C and AVX2 code below agree bit for bit.
+
+#define CK_TILED_MIN_ROWS 8
+
+static int tiled_type(int type) {
+    return type == CK_Q2_K || type == CK_Q3_K || type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K ||
+           type == CK_IQ4_XS;
+}
+
+// One weight row in integer form: w (cols int8), per 16 values the scale (int32 and int16) and
+// min, per super-block d and dmin. One buffer per thread, grown as needed.
+typedef struct {
+    int8_t *w;
+    int32_t *sc, *mn;
+    int16_t *sc16;
+    float *d, *dmin;
+    int has_min;
+    size_t capacity; // cols
+    void *mem;
+} tiled_row;
+
+static _Thread_local tiled_row tiled_buf;
+
+static tiled_row *tiled_decode(int type, const uint8_t *wrow, int cols) {
+    tiled_row *b = &tiled_buf;
+    if ((size_t)cols > b->capacity) {
+        free(b->mem);
+        const size_t groups = (size_t)cols / 16, blocks = (size_t)cols / 256;
+        const size_t bytes = (size_t)cols + groups * (4 + 4 + 2) + blocks * 8 + 64;
+        b->mem = NULL;
+        if (posix_memalign(&b->mem, 64, bytes) != 0 || !b->mem) abort();
+        uint8_t *p = b->mem;
+        b->w = (int8_t *)p; p += cols;
+        b->sc = (int32_t *)p; p += groups * 4;
+        b->mn = (int32_t *)p; p += groups * 4;
+        b->d = (float *)p; p += blocks * 4;
+        b->dmin = (float *)p; p += blocks * 4;
+        b->sc16 = (int16_t *)p;
+        b->capacity = (size_t)cols;
+    }
+    const size_t bb = ck_row_bytes(type, 256);
+    for (int i = 0; i < cols / 256; i++) {
+        b->has_min = ck_kblock_ints(type, wrow + (size_t)i * bb, b->w + 256 * i, b->sc + 16 * i, b->mn + 16 * i,
+                                    &b->d[i], &b->dmin[i]);
+        for (int g = 0; g < 16; g++) b->sc16[16 * i + g] = (int16_t)b->sc[16 * i + g];
+    }
+    return b;
+}
+
+// s1 of one super-block: sum over the 16 groups of scale * (w . q).
+static int32_t tiled_s1_c(const int8_t *w, const int8_t *q, const int32_t *sc) {
+    int32_t s1 = 0;
+    for (int g = 0; g < 16; g++) {
+        int32_t t = 0;
+        for (int j = 0; j < 16; j++) t += (int32_t)w[16 * g + j] * q[16 * g + j];
+        s1 += sc[g] * t;
+    }
+    return s1;
+}
+
+static float tiled_dot_c(const tiled_row *b, int cols, const block_q8_K *y) {
+    float acc = 0;
+    for (int i = 0; i < cols / 256; i++) {
+        const int32_t s1 = tiled_s1_c(b->w + 256 * i, y[i].qs, b->sc + 16 * i);
+        float r = (float)s1 * b->d[i];
+        if (b->has_min) {
+            int32_t s2 = 0;
+            for (int g = 0; g < 16; g++) s2 += b->mn[16 * i + g] * y[i].bsums[g];
+            r = fmaf(-b->dmin[i], (float)s2, r);
+        }
+        acc = fmaf(r, y[i].d, acc);
+    }
+    return acc;
+}
+
+#ifdef CK_X86
+CK_AVX2 static inline int32_t hsum_i32x8_k(__m256i v) {
+    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0x4e));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0xb1));
+    return _mm_cvtsi128_si32(r);
+}
+
+// Four activation rows against one decoded weight row: the weights' magnitudes, signs and scales
+// are loaded once per 32 values. |w| <= 127 and |q| <= 127 (Q8_K never holds -128), so maddubs
+// cannot saturate and every sum is exact.
+CK_AVX2 static void tiled_dot4_avx2(const tiled_row *b, int cols, const uint8_t *x, size_t stride, int count,
+                                    float *out) {
+    float acc[4] = {0, 0, 0, 0};
+    for (int i = 0; i < cols / 256; i++) {
+        __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        const int8_t *w = b->w + 256 * i;
+        for (int c = 0; c < 8; c++) {
+            const __m256i wv = _mm256_load_si256((const __m256i *)(w + 32 * c));
+            const __m256i aw = _mm256_sign_epi8(wv, wv);
+            const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(b->sc16[16 * i + 2 * c + 1]),
+                                                 _mm_set1_epi16(b->sc16[16 * i + 2 * c]));
+            for (int k = 0; k < count; k++) {
+                const block_q8_K *y = (const block_q8_K *)(x + (size_t)k * stride) + i;
+                const __m256i qv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
+                s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qv, wv)), scv));
+            }
+        }
+        for (int k = 0; k < count; k++) {
+            const block_q8_K *y = (const block_q8_K *)(x + (size_t)k * stride) + i;
+            float r = (float)hsum_i32x8_k(s[k]) * b->d[i];
+            if (b->has_min) {
+                int32_t s2 = 0;
+                for (int g = 0; g < 16; g++) s2 += b->mn[16 * i + g] * y->bsums[g];
+                r = fmaf(-b->dmin[i], (float)s2, r);
+            }
+            acc[k] = fmaf(r, y->d, acc[k]);
+        }
+    }
+    for (int k = 0; k < count; k++) out[k] = acc[k];
+}
+#endif
+
+// Rows r0..r1 of a tiled-type job for every token.
+static void matmul_rows_tiled(const uint8_t *w, size_t wrow, int type, int cols, const uint8_t *xq, size_t xq_stride,
+                              int ntok, float *out, int out_stride, int r0, int r1) {
+    for (int r = r0; r < r1; r++) {
+        const tiled_row *b = tiled_decode(type, w + (size_t)r * wrow, cols);
+#ifdef CK_X86
+        if (ck_simd_level()) {
+            for (int t = 0; t < ntok; t += 4) {
+                const int count = ntok - t < 4 ? ntok - t : 4;
+                float o[4];
+                tiled_dot4_avx2(b, cols, xq + (size_t)t * xq_stride, xq_stride, count, o);
+                for (int k = 0; k < count; k++) out[(size_t)(t + k) * out_stride + r] = o[k];
+            }
+            continue;
+        }
+#endif
+        for (int t = 0; t < ntok; t++)
+            out[(size_t)t * out_stride + r] = tiled_dot_c(b, cols, (const block_q8_K *)(xq + (size_t)t * xq_stride));
+    }
+}
+
 // ---------------------------------------------------------------- matrix products
 
 typedef struct {
@@ -236,6 +384,34 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
     const size_t wrow = ck_row_bytes(job->type, c->cols);
     const uint8_t *w = job->w;
     int t = 0;
+    if (c->ntok >= CK_TILED_MIN_ROWS && tiled_type(job->type)) {
+        matmul_rows_tiled(w, wrow, job->type, c->cols, c->xq, c->xq_stride, c->ntok, job->out, job->out_stride, r0, r1);
+        return;
+    }
+    if (c->ntok >= 2 && ck_float_batch_ok(job->type, c->cols, job->rows)) {
+        // llamafile_sgemm: tinyBLAS for F32, F16, BF16 weights (activations in the weight's type).
+        for (int r = r0; r < r1; r++) {
+            for (; t < c->ntok; t += 4) {
+                const int count = c->ntok - t < 4 ? c->ntok - t : 4;
+                const void *x[4];
+                float o[4];
+                for (int k = 0; k < count; k++) x[k] = c->xq + (size_t)(t + k) * c->xq_stride;
+                ck_vec_dot_float_batch(job->type, c->cols, w + (size_t)r * wrow, x, count, o);
+                for (int k = 0; k < count; k++) job->out[(size_t)(t + k) * job->out_stride + r] = o[k];
+            }
+            t = 0;
+        }
+        return;
+    }
+    if (c->ntok >= 2 && job->type == CK_IQ4_NL) {
+        // llamafile_sgemm (GGML_USE_LLAMAFILE) takes every batch of 2+ rows: tinyBLAS_Q0_AVX.
+        for (; t < c->ntok; t++) {
+            const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
+            float *out = job->out + (size_t)t * job->out_stride;
+            for (int r = r0; r < r1; r++) out[r] = ck_vec_dot_iq4_nl_batch(c->cols, w + (size_t)r * wrow, x);
+        }
+        return;
+    }
 #ifdef CK_X86
     if (job->type == CK_Q4_1 && ck_simd_level() && c->dy4) {
         const int nb = c->cols / 32;

@@ -256,6 +256,83 @@ static void dequant_iq4_xs(const void *vx, float *y, int n) {
     }
 }
 
+// ---------------------------------------------------------------- integer form of a super-block
+// For the batch product that follows ggml-cpu's tiled kernel (kernels.c): each weight as a small
+// signed integer, its scale (and min) per 16 values as integers, and the block's d (and dmin).
+// w * scale * d (- min * dmin) is the dequantised value.
+
+int ck_kblock_ints(int type, const void *blk, int8_t w[256], int32_t sc[16], int32_t mn[16], float *d, float *dmin) {
+    switch (type) {
+    case CK_Q2_K: {
+        const block_q2_K *x = blk;
+        *d = h2f(x->d);
+        *dmin = h2f(x->dmin);
+        for (int g = 0; g < 16; g++) { sc[g] = x->scales[g] & 15; mn[g] = x->scales[g] >> 4; }
+        for (int e = 0; e < 256; e++) w[e] = (int8_t)((x->qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3);
+        return 1;
+    }
+    case CK_Q3_K: {
+        const block_q3_K *x = blk;
+        int s[16];
+        q3_K_scales(x->scales, s);
+        *d = h2f(x->d);
+        *dmin = 0;
+        for (int g = 0; g < 16; g++) { sc[g] = s[g] - 32; mn[g] = 0; }
+        for (int e = 0; e < 256; e++) {
+            const int low = (x->qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+            w[e] = (int8_t)(low - ((x->hmask[e % 32] >> (e / 32)) & 1 ? 0 : 4));
+        }
+        return 0;
+    }
+    case CK_Q4_K:
+    case CK_Q5_K: {
+        const uint8_t *scales = type == CK_Q4_K ? ((const block_q4_K *)blk)->scales : ((const block_q5_K *)blk)->scales;
+        const uint8_t *qs = type == CK_Q4_K ? ((const block_q4_K *)blk)->qs : ((const block_q5_K *)blk)->qs;
+        const uint16_t *dd = type == CK_Q4_K ? &((const block_q4_K *)blk)->d : &((const block_q5_K *)blk)->d;
+        *d = h2f(dd[0]);
+        *dmin = h2f(dd[1]);
+        for (int c = 0; c < 8; c++) {
+            int s, m;
+            k4_scale_min(c, scales, &s, &m);
+            sc[2 * c] = sc[2 * c + 1] = s;
+            mn[2 * c] = mn[2 * c + 1] = m;
+            const uint8_t *q = qs + 32 * (c / 2);
+            for (int l = 0; l < 32; l++) {
+                int v = c % 2 ? q[l] >> 4 : q[l] & 15;
+                if (type == CK_Q5_K) v += ((((const block_q5_K *)blk)->qh[l] >> c) & 1) << 4;
+                w[32 * c + l] = (int8_t)v;
+            }
+        }
+        return 1;
+    }
+    case CK_Q6_K: {
+        const block_q6_K *x = blk;
+        *d = h2f(x->d);
+        *dmin = 0;
+        for (int g = 0; g < 16; g++) { sc[g] = x->scales[g]; mn[g] = 0; }
+        for (int e = 0; e < 256; e++) w[e] = (int8_t)(q6_K_value(x, e) - 32);
+        return 0;
+    }
+    case CK_IQ4_XS: {
+        const block_iq4_xs *x = blk;
+        *d = h2f(x->d);
+        *dmin = 0;
+        for (int ib = 0; ib < 8; ib++) {
+            sc[2 * ib] = sc[2 * ib + 1] = iq4_xs_scale(x, ib);
+            mn[2 * ib] = mn[2 * ib + 1] = 0;
+            const uint8_t *qs = x->qs + 16 * ib;
+            for (int j = 0; j < 16; j++) {
+                w[32 * ib + j] = ck_kvalues_iq4nl[qs[j] & 15];
+                w[32 * ib + j + 16] = ck_kvalues_iq4nl[qs[j] >> 4];
+            }
+        }
+        return 0;
+    }
+    default:
+        ck_no_kernel("batch (tiled) product", type);
+    }
+}
+
 // ---------------------------------------------------------------- activation quantisation
 // Q8_0/Q8_1 as ggml-cpu's AVX2 code: scale 127/amax, round to nearest even. Q8_K as ggml-base's
 // quantize_row_q8_K_ref (which ggml-cpu's x86 build calls): scale -127/max where max is the first
@@ -668,6 +745,25 @@ static float dot_iq4_nl_c(int n, const void *vx, const void *vy) {
     return sumf;
 }
 
+// IQ4_NL as llamafile's tinyBLAS_Q0_AVX computes it (batches of two or more rows): one set of lanes.
+static float dot_iq4_nl_1acc_c(int n, const void *vx, const void *vy) {
+    const block_iq4_nl *x = vx;
+    const block_q8_0 *y = vy;
+    float acc[8] = {0};
+    for (int ib = 0; ib < n / 32; ib++) {
+        int8_t q[32];
+        for (int j = 0; j < 16; j++) {
+            q[j] = ck_kvalues_iq4nl[x[ib].qs[j] & 15];
+            q[j + 16] = ck_kvalues_iq4nl[x[ib].qs[j] >> 4];
+        }
+        int32_t s[8];
+        lanes32(q, y[ib].qs, s);
+        const float dd = h2f(x[ib].d) * h2f(y[ib].d);
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(dd, (float)s[k], acc[k]);
+    }
+    return hsum8_c(acc);
+}
+
 static float dot_iq4_xs_c(int n, const void *vx, const void *vy) {
     const block_iq4_xs *x = vx;
     const block_q8_K *y = vy;
@@ -690,26 +786,197 @@ static float dot_iq4_xs_c(int n, const void *vx, const void *vy) {
     return hsum8_c(acc);
 }
 
-// Float weights against float activations: dequantise 256 values at a time, a float sum per
-// chunk, the chunks summed in double (the engine's own rule for float types; llama.cpp instead
-// converts the activations to F16/BF16 and uses its f16/bf16 dot).
-static float dot_float(int type, int n, const uint8_t *w, const float *x) {
-    void (*deq)(const void *, float *, int) = type == CK_F16 ? dequant_f16 : type == CK_BF16 ? dequant_bf16 : dequant_f32;
-    const size_t es = type == CK_F32 ? 4 : 2;
-    float tmp[256];
-    double sum = 0;
-    for (int i = 0; i < n; i += 256) {
-        const int len = n - i < 256 ? n - i : 256;
-        deq(w + (size_t)i * es, tmp, len);
-        float s = 0;
-        for (int j = 0; j < len; j++) s += tmp[j] * x[i + j];
-        sum += s;
-    }
-    return (float)sum;
+// Float weights, as ggml-cpu's AVX-512 build (this machine's llama.cpp) computes them. The
+// activations are first rounded to the weight type (F16: round to nearest even; BF16: ggml's
+// GGML_FP32_TO_BF16), as ggml's vec_dot_type for F16/BF16 is F16/BF16.
+//  - one row (ggml_vec_dot_f32 / _f16): four 16-lane fma accumulators over 64-value steps, summed
+//    (a0+a2)+(a1+a3), then _mm512_reduce_add_ps; the tail after the last 64 values one by one
+//    (f32: product and sum each rounded, no fma; f16: in double);
+//  - one row of BF16 (ggml_vec_dot_bf16, AVX512-BF16): two dpbf16 accumulators over 64-value
+//    steps (values 0..31 and 32..63), each reduced, summed in double with the tail;
+//  - batches (llamafile's tinyBLAS, see ck_vec_dot_float_batch): one accumulator per element.
+// dpbf16 lane j adds the product of pair element 2j+1, then of 2j (each product exact).
+
+// _mm512_reduce_add_ps as gcc expands it: lanes i+8 onto i, then i+4 onto i, then (0+2)+(1+3).
+static inline float reduce16_c(const float a[16]) {
+    float t[8];
+    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
+    return hsum8_c(t);
 }
-static float dot_f32_c(int n, const void *w, const void *x) { return dot_float(CK_F32, n, w, x); }
-static float dot_f16_c(int n, const void *w, const void *x) { return dot_float(CK_F16, n, w, x); }
-static float dot_bf16_c(int n, const void *w, const void *x) { return dot_float(CK_BF16, n, w, x); }
+
+static inline float bf16_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
+
+static void quantize_f16_c(const float *x, void *y, int n) { ck_fp32_to_fp16_row(x, y, n); }
+
+// GGML_FP32_TO_BF16: NaN kept quiet, everything else rounded to nearest even.
+static void quantize_bf16_c(const float *x, void *vy, int n) {
+    uint16_t *y = vy;
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        if ((u & 0x7fffffff) > 0x7f800000) y[i] = (uint16_t)((u >> 16) | 64);
+        else y[i] = (uint16_t)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
+    }
+}
+
+static inline void dpbf16_c(float acc[16], const uint16_t *a, const uint16_t *b) {
+    for (int j = 0; j < 16; j++) {
+        acc[j] = acc[j] + bf16_f32(a[2 * j + 1]) * bf16_f32(b[2 * j + 1]);
+        acc[j] = acc[j] + bf16_f32(a[2 * j]) * bf16_f32(b[2 * j]);
+    }
+}
+
+static inline float load_float(int type, const void *p, int i) {
+    return type == CK_F32 ? ((const float *)p)[i] : type == CK_F16 ? h2f(((const uint16_t *)p)[i])
+                                                                    : bf16_f32(((const uint16_t *)p)[i]);
+}
+
+// ggml_vec_dot_f32 / ggml_vec_dot_f16.
+static float dot_f32_f16_c(int type, int n, const void *w, const void *x) {
+    float s[4][16] = {{0}};
+    const int np = n & ~63;
+    for (int i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 16; l++) {
+                const int e = i + 16 * j + l;
+                s[j][l] = fmaf(load_float(type, w, e), load_float(type, x, e), s[j][l]);
+            }
+    for (int l = 0; l < 16; l++) s[0][l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l]);
+    if (type == CK_F32) {
+        float sumf = reduce16_c(s[0]);
+        for (int i = np; i < n; i++) sumf = sumf + load_float(type, w, i) * load_float(type, x, i);
+        return sumf;
+    }
+    double sumf = reduce16_c(s[0]);
+    for (int i = np; i < n; i++) sumf += (double)(load_float(type, w, i) * load_float(type, x, i));
+    return (float)sumf;
+}
+
+static float dot_f32_c(int n, const void *w, const void *x) { return dot_f32_f16_c(CK_F32, n, w, x); }
+static float dot_f16_c(int n, const void *w, const void *x) { return dot_f32_f16_c(CK_F16, n, w, x); }
+
+// ggml_vec_dot_bf16 (AVX512-BF16).
+static float dot_bf16_c(int n, const void *vw, const void *vx) {
+    const uint16_t *w = vw, *x = vx;
+    float c1[16] = {0}, c2[16] = {0};
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        dpbf16_c(c1, w + i, x + i);
+        dpbf16_c(c2, w + i + 32, x + i + 32);
+    }
+    double sumf = 0;
+    sumf += (double)reduce16_c(c1);
+    sumf += (double)reduce16_c(c2);
+    for (; i < n; i++) sumf += (double)(bf16_f32(w[i]) * bf16_f32(x[i]));
+    return (float)sumf;
+}
+
+// tinyBLAS (batches): one 16-lane accumulator per element over 16-value steps (F32, F16) or a
+// dpbf16 accumulator over 32-value steps (BF16), reduced once. n a multiple of 16 (32 for BF16).
+static float dot_float_batch_c(int type, int n, const void *w, const void *x) {
+    float acc[16] = {0};
+    if (type == CK_BF16) {
+        for (int l = 0; l < n; l += 32) dpbf16_c(acc, (const uint16_t *)w + l, (const uint16_t *)x + l);
+    } else {
+        for (int l = 0; l < n; l += 16)
+            for (int j = 0; j < 16; j++) acc[j] = fmaf(load_float(type, w, l + j), load_float(type, x, l + j), acc[j]);
+    }
+    return reduce16_c(acc);
+}
+
+#ifdef CK_X86
+CK_AVX2 static inline __m256 load8_float(int type, const void *p, int i) {
+    if (type == CK_F32) return _mm256_loadu_ps((const float *)p + i);
+    const __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i));
+    if (type == CK_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// 16 bf16 pairs' worth of dpbf16 on lanes 0..7 (values 0..15 of p/q).
+CK_AVX2 static inline __m256 dpbf16_8(__m256 acc, const uint16_t *a, const uint16_t *b) {
+    const __m256i va = _mm256_loadu_si256((const __m256i *)a), vb = _mm256_loadu_si256((const __m256i *)b);
+    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
+    const __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(va, hi)), bo = _mm256_castsi256_ps(_mm256_and_si256(vb, hi));
+    const __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(va, 16)), be = _mm256_castsi256_ps(_mm256_slli_epi32(vb, 16));
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(ao, bo));
+    return _mm256_add_ps(acc, _mm256_mul_ps(ae, be));
+}
+
+CK_AVX2 static float dot_f32_f16_avx2(int type, int n, const void *w, const void *x) {
+    __m256 s[8];
+    for (int j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
+    const int np = n & ~63;
+    for (int i = 0; i < np; i += 64)
+        for (int j = 0; j < 8; j++) s[j] = _mm256_fmadd_ps(load8_float(type, w, i + 8 * j), load8_float(type, x, i + 8 * j), s[j]);
+    // accumulator j is s[2j] (lanes 0..7), s[2j+1] (lanes 8..15)
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(s[0], s[4]), _mm256_add_ps(s[2], s[6]));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(s[1], s[5]), _mm256_add_ps(s[3], s[7]));
+    const float r = hsum_f32x8(_mm256_add_ps(lo, hi));
+    if (type == CK_F32) {
+        float sumf = r;
+        for (int i = np; i < n; i++) sumf = sumf + load_float(type, w, i) * load_float(type, x, i);
+        return sumf;
+    }
+    double sumf = r;
+    for (int i = np; i < n; i++) sumf += (double)(load_float(type, w, i) * load_float(type, x, i));
+    return (float)sumf;
+}
+
+CK_AVX2 static float dot_f32_avx2(int n, const void *w, const void *x) { return dot_f32_f16_avx2(CK_F32, n, w, x); }
+CK_AVX2 static float dot_f16_avx2(int n, const void *w, const void *x) { return dot_f32_f16_avx2(CK_F16, n, w, x); }
+
+CK_AVX2 static float dot_bf16_avx2(int n, const void *vw, const void *vx) {
+    const uint16_t *w = vw, *x = vx;
+    __m256 c[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    int i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int j = 0; j < 4; j++) c[j] = dpbf16_8(c[j], w + i + 16 * j, x + i + 16 * j);
+    double sumf = 0;
+    sumf += (double)hsum_f32x8(_mm256_add_ps(c[0], c[1]));
+    sumf += (double)hsum_f32x8(_mm256_add_ps(c[2], c[3]));
+    for (; i < n; i++) sumf += (double)(bf16_f32(w[i]) * bf16_f32(x[i]));
+    return (float)sumf;
+}
+
+CK_AVX2 static void dot_float_batch_avx2(int type, int n, const void *w, const void *const *x, int count, float *out) {
+    __m256 lo[4], hi[4];
+    for (int k = 0; k < 4; k++) lo[k] = hi[k] = _mm256_setzero_ps();
+    if (type == CK_BF16) {
+        const uint16_t *a = w;
+        for (int l = 0; l < n; l += 32)
+            for (int k = 0; k < count; k++) {
+                const uint16_t *b = (const uint16_t *)x[k];
+                lo[k] = dpbf16_8(lo[k], a + l, b + l);
+                hi[k] = dpbf16_8(hi[k], a + l + 16, b + l + 16);
+            }
+    } else {
+        for (int l = 0; l < n; l += 16) {
+            const __m256 a0 = load8_float(type, w, l), a1 = load8_float(type, w, l + 8);
+            for (int k = 0; k < count; k++) {
+                lo[k] = _mm256_fmadd_ps(a0, load8_float(type, x[k], l), lo[k]);
+                hi[k] = _mm256_fmadd_ps(a1, load8_float(type, x[k], l + 8), hi[k]);
+            }
+        }
+    }
+    for (int k = 0; k < count; k++) out[k] = hsum_f32x8(_mm256_add_ps(lo[k], hi[k]));
+}
+#endif
+
+int ck_float_batch_ok(int type, int n, int rows) {
+    if (type != CK_F32 && type != CK_F16 && type != CK_BF16) return 0;
+    return n % (type == CK_BF16 ? 32 : 16) == 0 && rows % 4 == 0;
+}
+
+void ck_vec_dot_float_batch(int type, int n, const void *w, const void *const *x, int count, float *out) {
+    CK_INIT();
+#ifdef CK_X86
+    if (ck_simd_level()) {
+        for (int k = 0; k < count; k += 4) dot_float_batch_avx2(type, n, w, x + k, count - k < 4 ? count - k : 4, out + k);
+        return;
+    }
+#endif
+    for (int k = 0; k < count; k++) out[k] = dot_float_batch_c(type, n, w, x[k]);
+}
 
 // ---------------------------------------------------------------- AVX2 dot products
 
@@ -1049,6 +1316,20 @@ CK_AVX2 static float dot_iq4_nl_avx2(int n, const void *vx, const void *vy) {
     return sumf;
 }
 
+// IQ4_NL in llamafile's tinyBLAS_Q0_AVX (ggml-cpu's batch path for two or more activation rows):
+// one set of lanes for every block, reduced once.
+CK_AVX2 static float dot_iq4_nl_1acc_avx2(int n, const void *vx, const void *vy) {
+    const block_iq4_nl *x = vx;
+    const block_q8_0 *y = vy;
+    const __m128i table = _mm_loadu_si128((const __m128i *)ck_kvalues_iq4nl);
+    __m256 acc = _mm256_setzero_ps();
+    for (int ib = 0; ib < n / 32; ib++) {
+        const __m256i p = dot4_i8_i8(iq4_values(x[ib].qs, table), _mm256_loadu_si256((const __m256i *)y[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[ib].d) * h2f(y[ib].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum_f32x8(acc);
+}
+
 CK_AVX2 static float dot_iq4_xs_avx2(int n, const void *vx, const void *vy) {
     const block_iq4_xs *x = vx;
     const block_q8_K *y = vy;
@@ -1084,9 +1365,13 @@ CK_AVX2 static float dot_iq4_xs_avx2(int n, const void *vx, const void *vy) {
 static const ck_type_traits_t type_table[CK_TYPE_COUNT] = {
     [CK_F32] = {.type = CK_F32, .name = "F32", .block_size = 1, .block_bytes = 4, .vec_dot_type = CK_F32,
                 .has_kernel = 1, .is_activation = 1, .dequantize = dequant_f32, .vec_dot = dot_f32_c,
-                .quantize = quantize_f32},
-    WEIGHT(CK_F16, "F16", 1, 2, CK_F32, dequant_f16, dot_f16_c, NULL),
-    WEIGHT(CK_BF16, "BF16", 1, 2, CK_F32, dequant_bf16, dot_bf16_c, NULL),
+                .vec_dot_avx2 = AVX2(dot_f32_avx2), .quantize = quantize_f32},
+    [CK_F16] = {.type = CK_F16, .name = "F16", .block_size = 1, .block_bytes = 2, .vec_dot_type = CK_F16,
+                .has_kernel = 1, .is_activation = 1, .dequantize = dequant_f16, .vec_dot = dot_f16_c,
+                .vec_dot_avx2 = AVX2(dot_f16_avx2), .quantize = quantize_f16_c},
+    [CK_BF16] = {.type = CK_BF16, .name = "BF16", .block_size = 1, .block_bytes = 2, .vec_dot_type = CK_BF16,
+                 .has_kernel = 1, .is_activation = 1, .dequantize = dequant_bf16, .vec_dot = dot_bf16_c,
+                 .vec_dot_avx2 = AVX2(dot_bf16_avx2), .quantize = quantize_bf16_c},
     WEIGHT(CK_Q4_0, "Q4_0", 32, 18, CK_Q8_0, dequant_q4_0, dot_q4_0_c, AVX2(dot_q4_0_avx2)),
     WEIGHT(CK_Q4_1, "Q4_1", 32, 20, CK_Q8_1, dequant_q4_1, dot_q4_1_c, AVX2(dot_q4_1_avx2)),
     WEIGHT(CK_Q5_0, "Q5_0", 32, 22, CK_Q8_0, dequant_q5_0, dot_q5_0_c, AVX2(dot_q5_0_avx2)),
@@ -1171,4 +1456,12 @@ float ck_vec_dot(int type, int n, const void *w, const void *xq) {
     if (!t || !t->vec_dot) ck_no_kernel("dot product", type);
     if (t->vec_dot_avx2 && ck_simd_level()) return t->vec_dot_avx2(n, w, xq);
     return t->vec_dot(n, w, xq);
+}
+
+float ck_vec_dot_iq4_nl_batch(int n, const void *w, const void *xq) {
+    CK_INIT();
+#ifdef CK_X86
+    if (ck_simd_level()) return dot_iq4_nl_1acc_avx2(n, w, xq);
+#endif
+    return dot_iq4_nl_1acc_c(n, w, xq);
 }

@@ -40,6 +40,19 @@ _Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs");
 /// The 16 values of IQ4_NL / IQ4_XS codes.
 extern const int8_t ck_kvalues_iq4nl[16];
 
+/// The integer form of one super-block of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K or IQ4_XS: w[e] the signed
+/// integer weight, sc/mn the scale/min of each 16 values, d/dmin; returns 1 when the type has mins.
+int ck_kblock_ints(int type, const void *blk, int8_t w[256], int32_t sc[16], int32_t mn[16], float *d, float *dmin);
+
+/// IQ4_NL x Q8_0 as llamafile's tinyBLAS_Q0_AVX (batches of 2+ rows): one accumulator, at the SIMD level.
+float ck_vec_dot_iq4_nl_batch(int n, const void *w, const void *xq);
+
+/// Whether llamafile's tinyBLAS takes a batch of `type` (F32/F16/BF16) with n columns and `rows`
+/// weight rows: n % 16 == 0 (32 for BF16, AVX512-BF16's step) and rows % 4 == 0.
+int ck_float_batch_ok(int type, int n, int rows);
+/// One float weight row against `count` activation rows (already in the weight's type) as tinyBLAS.
+void ck_vec_dot_float_batch(int type, int n, const void *w, const void *const *x, int count, float *out);
+
 /// Reports a tensor type the kernels cannot handle (what, e.g. "dequantize"), then aborts.
 _Noreturn void ck_no_kernel(const char *what, int type);
 

@@ -45,7 +45,7 @@ final class ContextBudgetTests: XCTestCase {
         let ids = (0..<1100).map { TokenID(1000 + ($0 * 7919) % 20000) }
         let ring = model.makeCache(capacity: 1200)
         XCTAssertEqual(ring.cells[0], 1024, "a ring of window + batch cells")
-        let full = KVCache(capacity: 1400, width: ring.width, windows: [Int](repeating: 0, count: ring.layers), maxBatch: 0)
+        let full = KVCache(capacity: 1200, width: ring.width, windows: [Int](repeating: 0, count: ring.layers), maxBatch: 0)
         let a = Array(try model.forward(ids, cache: ring))
         let b = Array(try model.forward(ids, cache: full))
         XCTAssertEqual(a, b, "ring and full cache disagree after \(ids.count) tokens")
