@@ -8,6 +8,7 @@ llama.cpp's x86 build for this machine) and calls ggml through ctypes:
   ggml_get_type_traits_cpu      from_float (activation quantisation), vec_dot, vec_dot_type
 
     bench/.venv/bin/python scripts/kernel_reference.py            # writes Tests/ModelTests/Fixtures/kernels.json
+    bench/.venv/bin/python scripts/kernel_reference.py --batch    # writes Tests/ModelTests/Fixtures/batch_kernels.json
     bench/.venv/bin/python scripts/kernel_reference.py --check /tmp/libck.so [--trials 300]
 
 --check compares a shared build of Sources/CKernels (see Sources/CKernels/quants.c's header)
@@ -19,9 +20,16 @@ nothing. Build the library with the flags SwiftPM uses:
 The fixture holds, per type with a kernel: two weight rows quantised by llama.cpp (hex bytes),
 llama.cpp's dequantisation of them (hex of the float32 bits, little endian), two activation rows
 as float32 bits and as quantised by llama.cpp to the type's activation type, and llama.cpp's
-vec_dot of every (weight row, activation row) pair (float32 bits). For F16/BF16/F32 llama.cpp
-takes F16/BF16/F32 activations where the engine keeps F32; those dots are recorded with
-"vec_dot_exact": false and checked to a tolerance.
+vec_dot of every (weight row, activation row) pair (float32 bits). F16/BF16 weights take
+F16/BF16 activations (ggml's vec_dot_type), in the engine too.
+
+--batch records llama.cpp's whole mul_mat (a ggml graph run by ggml_graph_compute_with_ctx, two
+threads) for every type with 1, 2, 3, 7, 8 and 9 activation rows, so the batch paths that
+ggml-cpu takes instead of vec_dot are covered: llamafile's tinyBLAS (F32/F16/BF16 when the row
+length is a multiple of 16 (32 for BF16) and the weight rows a multiple of 4; Q4_0, Q5_0, Q8_0
+and IQ4_NL from two rows) and ggml-cpu/tiled (Q2_K..Q6_K and IQ4_XS from eight rows). Per type:
+the weight rows (hex) and, per row count k, the outputs of the first k activation rows (float32
+bits, [token][weight row]); the activation rows (float32 hex) once per row length.
 """
 import argparse
 import ctypes
@@ -43,7 +51,6 @@ KERNEL_TYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q
                 "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"]
 IDS = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q8_1": 9, "Q2_K": 10,
        "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "Q8_K": 15, "IQ4_NL": 20, "IQ4_XS": 23, "BF16": 30}
-ENGINE_ACTIVATION = {"F32": "F32", "F16": "F32", "BF16": "F32"}  # the engine's choice for float weights
 FLOAT_TYPES = {"F32", "F16", "BF16"}
 
 
@@ -166,9 +173,7 @@ def make_fixture(g, seed):
         rows = [wq[i * rb:(i + 1) * rb] for i in range(2)]
         deq = [g.dequantize(t, r, n) for r in rows]
         vdt_ggml = g.cpu_traits(t).vec_dot_type
-        exact = name not in FLOAT_TYPES
-        act_type = ENGINE_ACTIVATION.get(name, {8: "Q8_0", 9: "Q8_1", 15: "Q8_K"}.get(vdt_ggml))
-        assert act_type is not None, (name, vdt_ggml)
+        act_type = g.traits(vdt_ggml).type_name.decode().upper()  # ggml spells them "q8_K"
         aq = [g.from_float(vdt_ggml, a) for a in acts]
         dots = [[f32_bits(g.vec_dot(t, n, r, a)) for a in aq] for r in rows]
         case = {
@@ -176,15 +181,89 @@ def make_fixture(g, seed):
             "weights": [r.hex() for r in rows],
             "dequantized": [f32_hex(d) for d in deq],
             "activations": [f32_hex(a) for a in acts],
-            "activations_quantized": [q.hex() for q in aq] if exact else None,
-            "vec_dot": dots, "vec_dot_exact": exact,
+            "activations_quantized": [q.hex() for q in aq],
+            "vec_dot": dots, "vec_dot_exact": True,
         }
-        if not exact:
-            case["vec_dot_note"] = "llama.cpp's dot takes %s activations; the engine keeps F32" % g.traits(vdt_ggml).type_name.decode()
         cases.append(case)
     return {
         "generator": "scripts/kernel_reference.py (llama-cpp-python %s, libggml-cpu x86 build)" % llama_cpp.__version__,
         "seed": seed, "types": types, "cases": cases,
+    }
+
+
+# ---------------------------------------------------------------- --batch
+
+
+class InitParams(ctypes.Structure):
+    _fields_ = [("mem_size", ctypes.c_size_t), ("mem_buffer", ctypes.c_void_p), ("no_alloc", ctypes.c_bool)]
+
+
+BATCH_OUT = os.path.join(ROOT, "Tests", "ModelTests", "Fixtures", "batch_kernels.json")
+BATCH_TOKENS = [1, 2, 3, 7, 8, 9]
+
+
+def ggml_mul_mat(g, t, wbytes, rows, cols, x, threads=2):
+    """llama.cpp's mul_mat of weight rows (type t) with float activation rows x: out[token][row]."""
+    P = ctypes.c_void_p
+    b, c = g.base, g.cpu
+    b.ggml_init.restype = P
+    b.ggml_init.argtypes = [InitParams]
+    b.ggml_new_tensor_2d.restype = P
+    b.ggml_new_tensor_2d.argtypes = [P, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    b.ggml_get_data.restype = P
+    b.ggml_get_data.argtypes = [P]
+    b.ggml_mul_mat.restype = P
+    b.ggml_mul_mat.argtypes = [P, P, P]
+    b.ggml_new_graph.restype = P
+    b.ggml_new_graph.argtypes = [P]
+    b.ggml_build_forward_expand.argtypes = [P, P]
+    b.ggml_free.argtypes = [P]
+    c.ggml_graph_compute_with_ctx.restype = ctypes.c_int
+    c.ggml_graph_compute_with_ctx.argtypes = [P, P, ctypes.c_int]
+    n = x.shape[0]
+    ctx = b.ggml_init(InitParams(64 << 20, None, False))
+    a = b.ggml_new_tensor_2d(ctx, t, cols, rows)
+    ctypes.memmove(b.ggml_get_data(a), wbytes, len(wbytes))
+    act = b.ggml_new_tensor_2d(ctx, 0, cols, n)
+    xb = np.ascontiguousarray(x, dtype=np.float32).tobytes()
+    ctypes.memmove(b.ggml_get_data(act), xb, len(xb))
+    out = b.ggml_mul_mat(ctx, a, act)
+    graph = b.ggml_new_graph(ctx)
+    b.ggml_build_forward_expand(graph, out)
+    assert c.ggml_graph_compute_with_ctx(ctx, graph, threads) == 0
+    res = np.ctypeslib.as_array(ctypes.cast(b.ggml_get_data(out), ctypes.POINTER(ctypes.c_float)), shape=(n * rows,)).copy()
+    b.ggml_free(ctx)
+    return res.reshape(n, rows)
+
+
+def make_batch_fixture(g, seed):
+    rng = np.random.RandomState(seed)
+    acts = {}  # row length -> activation rows, shared by the cases of that length
+
+    def activations(cols):
+        if cols not in acts:
+            acts[cols] = np.stack([row_values(rng, cols, outliers=i % 2 == 0) for i in range(max(BATCH_TOKENS))])
+        return acts[cols]
+
+    cases = []
+    for name in KERNEL_TYPES:
+        t = IDS[name]
+        # 288 = 9 blocks of 32 and no multiple of 64 (the float dots' tail); 256-value types 512.
+        shapes = [(8, 288 if name in FLOAT_TYPES or IDS[name] in (2, 3, 6, 7, 8, 20) else 512)]
+        if name in FLOAT_TYPES:
+            shapes += [(6, 288), (8, 80)]  # rows % 4 != 0, n % 32 != 0: tinyBLAS declines (vec_dot)
+        for rows, cols in shapes:
+            w = np.stack([row_values(rng, cols) for _ in range(rows)])
+            x = activations(cols)
+            wq = g.quantize(t, w)
+            outs = {str(k): [[f32_bits(v) for v in row] for row in ggml_mul_mat(g, t, wq, rows, cols, x[:k])]
+                    for k in BATCH_TOKENS}
+            cases.append({"type": name, "id": t, "rows": rows, "n": cols, "weights": wq.hex(), "outputs": outs})
+    return {
+        "generator": "scripts/kernel_reference.py --batch (llama-cpp-python %s, libggml-cpu x86 build, mul_mat on 2 threads)" % llama_cpp.__version__,
+        "seed": seed, "tokens": BATCH_TOKENS,
+        "activations": {str(k): f32_hex(v) for k, v in sorted(acts.items())},
+        "cases": cases,
     }
 
 
@@ -247,12 +326,6 @@ def check(g, path, trials, seed):
                 wq = g.quantize(t, w[None, :])
                 if g.dequantize(t, wq, n).tobytes() != ours.dequantize(t, wq, n).tobytes():
                     deq_bad += 1
-                if name in FLOAT_TYPES:
-                    x = a.tobytes()
-                    ref = g.vec_dot(t, n, wq, g.from_float(g.cpu_traits(t).vec_dot_type, a))
-                    got = ours.vec_dot(t, n, wq, x)
-                    worst = max(worst, abs(got - ref) / max(1e-30, float(np.sum(np.abs(ours.dequantize(t, wq, n) * a)))))
-                    continue
                 vdt = g.cpu_traits(t).vec_dot_type
                 aq = g.from_float(vdt, a)
                 if ours.quantize(vdt, a) != aq:
@@ -269,8 +342,6 @@ def check(g, path, trials, seed):
         for level in (1, 0):
             d, q, v, worst = stats[level]
             line += "  %s: dequant %d/%d bad, quantize %d bad, vec_dot %d bad" % ("avx2" if level else "portable", d, trials, q, v)
-            if name in FLOAT_TYPES:
-                line += " (float: worst rel. diff %.2e)" % worst
         print(line)
     return bad
 
@@ -281,8 +352,19 @@ def main():
     ap.add_argument("--seed", type=int, default=20250611)
     ap.add_argument("--check", metavar="LIB", help="compare a shared build of Sources/CKernels instead")
     ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--batch", action="store_true", help="write the batch (mul_mat) fixture instead")
     args = ap.parse_args()
     g = Ggml()
+    if args.batch:
+        out = BATCH_OUT if args.out == OUT else args.out
+        fixture = make_batch_fixture(g, args.seed)
+        with open(out, "w") as f:  # one case per line
+            head = {k: v for k, v in fixture.items() if k != "cases"}
+            f.write(json.dumps(head)[:-1] + ', "cases": [\n')
+            f.write(",\n".join(json.dumps(c, separators=(",", ":")) for c in fixture["cases"]))
+            f.write("\n]}\n")
+        print("wrote %s (%d bytes)" % (out, os.path.getsize(out)))
+        return
     if args.check:
         bad = check(g, args.check, args.trials, args.seed)
         print("mismatches: %d" % bad)

@@ -17,7 +17,7 @@ final class TensorTypeTableTests: XCTestCase {
     ]
     static let withKernels: Set<String> = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K",
                                            "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"]
-    static let activationTypes: Set<String> = ["F32", "Q8_0", "Q8_1", "Q8_K"]
+    static let activationTypes: Set<String> = ["F32", "F16", "BF16", "Q8_0", "Q8_1", "Q8_K"]
 
     func testSwiftAndCTablesAgreeForEveryId() {
         XCTAssertEqual(Set(GGMLType.allCases.map(\.rawValue)), Set(Self.ggmlIds.keys), "GGMLType lists every ggml id")
@@ -59,10 +59,10 @@ final class TensorTypeTableTests: XCTestCase {
         }
     }
 
-    /// The activation types are llama.cpp's CPU backend's, except that float weights take F32.
+    /// The activation types are llama.cpp's CPU backend's (F16 and BF16 weights take F16 and BF16).
     func testActivationTypesAreLlamaCpps() {
         let expected: [GGMLType: GGMLType] = [
-            .f32: .f32, .f16: .f32, .bf16: .f32, .q4_0: .q8_0, .q5_0: .q8_0, .q8_0: .q8_0, .iq4_nl: .q8_0,
+            .f32: .f32, .f16: .f16, .bf16: .bf16, .q4_0: .q8_0, .q5_0: .q8_0, .q8_0: .q8_0, .iq4_nl: .q8_0,
             .q4_1: .q8_1, .q5_1: .q8_1, .q2_K: .q8_K, .q3_K: .q8_K, .q4_K: .q8_K, .q5_K: .q8_K, .q6_K: .q8_K,
             .iq4_xs: .q8_K,
         ]

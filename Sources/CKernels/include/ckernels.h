@@ -54,8 +54,8 @@ float ck_fp16_to_fp32(uint16_t h);
 uint16_t ck_fp32_to_fp16(float f);
 void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int n);
 
-/// The activation type a weight type's dot product takes (CK_Q8_0, CK_Q8_1, CK_Q8_K or CK_F32, as
-/// llama.cpp's CPU backend, except F16/BF16 weights take F32 here); -1 for a type without a kernel.
+/// The activation type a weight type's dot product takes (CK_Q8_0, CK_Q8_1, CK_Q8_K, CK_F32, CK_F16
+/// or CK_BF16: llama.cpp's CPU backend's vec_dot_type); -1 for a type without a kernel.
 int ck_vec_dot_type(int weight_type);
 /// Bytes of one row of n values of `type` (n a multiple of the block size); 0 for an unknown id.
 size_t ck_row_bytes(int type, int n);
@@ -91,7 +91,11 @@ typedef struct {
 
 /// For each job: out[t][r] = W[r,:] . x[t,:] for t < ntok, where xq holds ntok activation rows of
 /// `cols` values already quantised to the jobs' common vec-dot type (row stride xq_stride bytes).
-/// All jobs share cols and the input; they run in one pool dispatch.
+/// All jobs share cols and the input; they run in one pool dispatch. Rounds as llama.cpp's
+/// mul_mat does for the same ntok: vec_dot for one row; for batches the paths ggml-cpu takes
+/// instead: ggml-cpu/tiled for Q2_K..Q6_K and IQ4_XS from 8 rows, llamafile's tinyBLAS for
+/// IQ4_NL (and Q4_0/Q5_0/Q8_0, the same bits as vec_dot) from 2 rows and for F32/F16/BF16 from 2
+/// rows when cols % 16 == 0 (32 for BF16) and the job's rows % 4 == 0.
 void ck_matmul(ck_pool *pool, const ck_matmul_job *jobs, int njobs, int cols,
                const void *xq, size_t xq_stride, int ntok);
 
