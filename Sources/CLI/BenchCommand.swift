@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Workbench
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,9 +15,12 @@ struct Bench: ParsableCommand {
     var overhead = false
     @Option(help: "With --overhead: the SAE to encode with (its hook sets the layer); without one only the hook is measured.")
     var sae: String?
+    @Flag(help: "Time the terminal sanitizer instead (no model): 100k and 1M C1 controls; a printed measurement only.")
+    var sanitizer = false
 
     func run() throws {
         guard promptTokens >= 1, genTokens >= 1, reps >= 1 else { throw ValidationError("counts must be >= 1") }
+        if sanitizer { return runSanitizer() }
         if overhead { return try runOverhead() }
         let loaded = try modelOptions.load()
         let model = loaded.model
@@ -53,6 +57,33 @@ struct Bench: ParsableCommand {
 
     /// Prefill and decode timed with no hooks, a reading hook (copies each row, as activation
     /// capture does) and a hook that also SAE-encodes every row, interleaved per repetition.
+    /// `--sanitizer`: the median time of `TerminalText.sanitize` on 100k and 1M U+0085 (the input
+    /// that was quadratic, issue 14) and on 1M mixed characters.
+    func runSanitizer() {
+        struct Row: Encodable { let input: String; let scalars: Int; let seconds: Double }
+        var rows: [Row] = []
+        let inputs: [(String, String)] = [
+            ("100k U+0085", String(repeating: "\u{85}", count: 100_000)),
+            ("1M U+0085", String(repeating: "\u{85}", count: 1_000_000)),
+            ("1M mixed", String(repeating: "ab\u{85}é\u{202E}\u{1B}北\u{9B}x\n", count: 100_000)),
+        ]
+        for (name, text) in inputs {
+            var times: [Double] = []
+            for _ in 0..<reps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let out = TerminalText.sanitize(text)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                precondition(!out.isEmpty)
+            }
+            rows.append(Row(input: name, scalars: text.unicodeScalars.count, seconds: times.sorted()[times.count / 2]))
+        }
+        if json {
+            try? printJSON(rows)
+        } else {
+            for r in rows { print("sanitize \(r.input) (\(r.scalars) scalars): \(String(format: "%.3f", r.seconds)) s") }
+        }
+    }
+
     func runOverhead() throws {
         let loaded = try modelOptions.load()
         let model = loaded.model

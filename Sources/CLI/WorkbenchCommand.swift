@@ -88,10 +88,12 @@ struct SamplingOptions: ParsableArguments {
 }
 
 /// Writes one JSON object to stdout.
+/// JSON on stdout: text verbatim, but C1 controls, DEL and bidi/line-separator code points as
+/// `\uXXXX` escapes (JSONEncoder escapes only C0), so the bytes are terminal-safe and lossless.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-    var data = try encoder.encode(value)
+    var data = TerminalText.escapingInvisibleControls(inJSON: try encoder.encode(value))
     data.append(0x0A)
     FileHandle.standardOutput.write(data)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Workbench
 import Techniques
+import Model
 
 /// A colour as a theme file writes it.
 public enum ThemeColor: Equatable, Hashable, Sendable {
@@ -76,23 +77,38 @@ public struct Theme: Equatable, Sendable {
         self.name = name
         looks256 = [:]
         looks16 = [:]
-        for (n, raw) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so it is a separator of its own.
+        let lines = source.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (n, raw) in lines.enumerated() {
+            func fail(_ message: String) -> ParseError { ParseError(file: file, line: n + 1, message: message) }
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            let parts = trimmed.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { throw ParseError(file: file, line: n + 1, message: "expected `ROLE = FG BG [bold] [underline] [reverse]`") }
-            if parts[0] == "name" { self.name = parts[1]; continue }
-            let key = parts[0].split(separator: ".")
-            guard let role = Role(rawValue: String(key[0])) else {
-                throw ParseError(file: file, line: n + 1, message: "unknown role '\(key[0])' (roles: \(Role.allCases.map(\.rawValue).joined(separator: " ")))")
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw fail("expected `ROLE = FG BG [bold] [underline] [reverse]`")
+            }
+            let lhs = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
+            let rhs = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            guard !lhs.isEmpty else { throw fail("expected a role before `=`") }
+            if lhs == "name" {
+                guard !rhs.isEmpty else { throw fail("expected a name after `name =`") }
+                self.name = rhs
+                continue
+            }
+            // Empty parts kept, so `.`, `x.` and `.16` are errors rather than an empty key list.
+            let key = lhs.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard let first = key.first, !first.isEmpty else {
+                throw fail("expected a role before `.` (roles: \(Role.allCases.map(\.rawValue).joined(separator: " ")))")
+            }
+            guard let role = Role(rawValue: first) else {
+                throw fail("unknown role '\(UntrustedText.excerpt(first))' (roles: \(Role.allCases.map(\.rawValue).joined(separator: " ")))")
             }
             guard key.count == 1 || (key.count == 2 && key[1] == "16") else {
-                throw ParseError(file: file, line: n + 1, message: "only ROLE or ROLE.16 may stand before `=`")
+                throw fail("only ROLE or ROLE.16 may stand before `=`")
             }
-            let words = parts[1].split(separator: " ").map(String.init)
+            let words = rhs.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard words.count >= 2, let fg = ThemeColor.parse(words[0]), let bg = ThemeColor.parse(words[1]) else {
-                throw ParseError(file: file, line: n + 1, message: "expected two colours (default, 0-255 or a colour name)")
+                throw fail("expected two colours (default, 0-255 or a colour name)")
             }
             var look = RoleLook(foreground: fg, background: bg)
             for attr in words.dropFirst(2) {
@@ -100,7 +116,7 @@ public struct Theme: Equatable, Sendable {
                 case "bold": look.bold = true
                 case "underline": look.underline = true
                 case "reverse": look.reverse = true
-                default: throw ParseError(file: file, line: n + 1, message: "unknown attribute '\(attr)' (bold, underline, reverse)")
+                default: throw fail("unknown attribute '\(UntrustedText.excerpt(attr))' (bold, underline, reverse)")
                 }
             }
             if key.count == 2 { looks16[role] = look } else { looks256[role] = look }
@@ -143,7 +159,7 @@ public struct Theme: Equatable, Sendable {
 
     public static func load(named name: String) throws -> Theme {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
-            throw ParseError(file: name, line: 0, message: "a theme name is letters, digits, - and _")
+            throw ParseError(file: UntrustedText.excerpt(name), line: 0, message: "a theme name is letters, digits, - and _")
         }
         return try load(from: directory.appendingPathComponent(name + ".theme"))
     }

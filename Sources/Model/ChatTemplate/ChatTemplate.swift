@@ -27,15 +27,47 @@ public struct ChatTemplateError: Error, CustomStringConvertible {
     }
 }
 
+/// What a template may make the parser and the interpreter do. A template comes from the model
+/// file, so from a stranger: without these, a template nested deep enough overflows the stack at
+/// load, and `'a' * 10**12`, a recursive macro or three nested `range(99999)` loops exhaust memory
+/// or time at render. Each limit, when reached, is a `ChatTemplateError` naming it; the defaults
+/// are far above what real templates need (the deepest real template nests about 25 levels by
+/// the parser's count and renders a conversation with a few thousand loop iterations).
+public struct ChatTemplateLimits: Sendable, Equatable {
+    /// Parse depth: blocks inside blocks, brackets, calls, unary operators and each link of an
+    /// operator, filter or attribute chain, counted together.
+    public var nesting = 64
+    /// Macro calls inside macro calls (recursion included).
+    public var callDepth = 32
+    /// Bytes of output, and of any one string the template builds (`*`, `+`, `~`, filters), before
+    /// the render allowance: `render` adds twice the bytes of the messages and of string `extra`
+    /// values, so a long conversation never trips it.
+    public var outputBytes = 1 << 20
+    /// Items in any one list the template builds (`*`, `+`, `range`, filters).
+    public var listLength = 100_000
+    /// Loop iterations in one render, all loops together (and the per-item work of filters such
+    /// as `unique`, `join` or `map`).
+    public var iterations = 1_000_000
+    /// Wall-clock seconds one render may take; checked every few hundred steps.
+    public var seconds: Double = 10
+
+    public init() {}
+
+    public static let standard = ChatTemplateLimits()
+}
+
 public struct ChatTemplate: Sendable {
     public let source: String
+    public let limits: ChatTemplateLimits
     private let body: [JinjaStatement]
 
-    /// Parses `source` once; syntax errors name the line and column.
-    public init(source: String) throws(ChatTemplateError) {
+    /// Parses `source` once; syntax errors name the line and column, and a template nested deeper
+    /// than `limits.nesting` is an error, not a stack overflow.
+    public init(source: String, limits: ChatTemplateLimits = .standard) throws(ChatTemplateError) {
         self.source = source
+        self.limits = limits
         do {
-            body = try JinjaParser.parse(source)
+            body = try JinjaParser.parse(source, limits: limits)
         } catch let error as ChatTemplateError {
             throw error
         } catch {
@@ -65,7 +97,11 @@ public struct ChatTemplate: Sendable {
         context["tools"] = JinjaValue.none
         context["documents"] = JinjaValue.none
         for (key, value) in extra { context[key] = value }
-        let interpreter = JinjaInterpreter(context: context)
+        // The caller's own text may be long; the size limits grow with it.
+        var inputBytes = bosToken.utf8.count + eosToken.utf8.count
+        for m in messages { inputBytes += m.role.utf8.count + m.content.utf8.count }
+        for value in extra.values { if case .string(let s) = value { inputBytes += s.utf8.count } }
+        let interpreter = JinjaInterpreter(context: context, limits: limits, allowance: 2 * inputBytes)
         if let now { interpreter.now = time_t(now.timeIntervalSince1970) }
         return try interpreter.render(body)
     }

@@ -13,8 +13,8 @@ extension JinjaInterpreter {
     func callBuiltin(_ name: String, _ args: JinjaCallArguments, _ loc: JinjaSourceLocation) throws -> JinjaValue {
         switch name {
         case "raise_exception":
-            let message = args.get(0, "message")?.pythonString ?? "raise_exception called"
-            throw error("raise_exception: \(message)", loc)
+            let message = args.get(0, "message")?.pythonString(limit: maxBytes) ?? "raise_exception called"
+            throw error("raise_exception: \(UntrustedText.excerpt(message))", loc)
         case "namespace", "dict":
             var object = JinjaObject()
             for positional in args.positional {
@@ -38,14 +38,28 @@ extension JinjaInterpreter {
             default: throw error("range() takes 1 to 3 arguments", loc)
             }
             guard step != 0 else { throw error("range() step must not be zero", loc) }
-            guard (stop - start) / step < 100_000 else { throw error("range() too large", loc) }
+            // The length, without overflow: range(-2**63, 2**63 - 1) must not trap.
+            let (span, overflow) = stop.subtractingReportingOverflow(start)
+            let length: Int
+            if overflow {
+                length = Int.max
+            } else if (span > 0) != (step > 0) || span == 0 {
+                length = 0
+            } else {
+                let magnitude = span.magnitude, stepMagnitude = step.magnitude
+                let count = (magnitude - 1) / stepMagnitude + 1
+                length = count > UInt(Int.max) ? Int.max : Int(count)
+            }
+            guard length <= limits.listLength else {
+                throw limitError("range() of \(length == Int.max ? "more than \(Int.max)" : String(length)) items exceeds \(limits.listLength)", loc)
+            }
             return .array(stride(from: start, to: stop, by: step).map { .int($0) })
         case "strftime_now":
             // transformers exposes this so templates can print today's date.
-            let format = args.get(0, "format")?.pythonString ?? "%Y-%m-%d"
+            let format = args.get(0, "format")?.pythonString(limit: maxBytes) ?? "%Y-%m-%d"
             return .string(strftimeNow(format))
         default:
-            throw error("unknown function '\(name)'", loc)
+            throw error("unknown function '\(UntrustedText.excerpt(name))'", loc)
         }
     }
 
@@ -65,17 +79,17 @@ extension JinjaInterpreter {
     {
         switch name {
         case "trim":
-            return .string(JinjaText.strip(value.pythonString, chars: args.get(0, "chars"), leading: true, trailing: true))
-        case "upper": return .string(value.pythonString.uppercased())
-        case "lower": return .string(value.pythonString.lowercased())
-        case "capitalize": return .string(JinjaText.capitalize(value.pythonString))
-        case "title": return .string(JinjaText.title(value.pythonString))
+            return .string(JinjaText.strip(value.pythonString(limit: maxBytes), chars: args.get(0, "chars"), leading: true, trailing: true))
+        case "upper": return .string(value.pythonString(limit: maxBytes).uppercased())
+        case "lower": return .string(value.pythonString(limit: maxBytes).lowercased())
+        case "capitalize": return .string(JinjaText.capitalize(value.pythonString(limit: maxBytes)))
+        case "title": return .string(JinjaText.title(value.pythonString(limit: maxBytes)))
         case "length", "count":
             return .int(try length(of: value, loc))
-        case "string": return .string(value.pythonString)
+        case "string": return .string(value.pythonString(limit: maxBytes))
         case "safe", "escape", "e", "forceescape":
             // No autoescaping in chat templates: escape only when explicitly requested.
-            return name == "safe" ? value : .string(JinjaText.htmlEscape(value.pythonString))
+            return name == "safe" ? value : .string(JinjaText.htmlEscape(value.pythonString(limit: maxBytes)))
         case "tojson":
             return .string(try toJSON(value, args, loc))
         case "first":
@@ -83,16 +97,19 @@ extension JinjaInterpreter {
         case "last":
             return try iterate(value, loc).last ?? .undefined
         case "join":
-            let separator = args.get(0, "d")?.pythonString ?? ""
+            let separator = args.get(0, "d")?.pythonString(limit: maxBytes) ?? ""
             var items = try iterate(value, loc)
-            if let attr = args.get(1, "attribute") { items = items.map { self.attribute(of: $0, attr.pythonString) } }
-            return .string(items.map(\.pythonString).joined(separator: separator))
+            if let attr = args.get(1, "attribute") { items = items.map { self.attribute(of: $0, attr.pythonString(limit: maxBytes)) } }
+            return .string(try join(items, separator: separator, loc))
         case "replace":
-            let old = args.get(0, "old")?.pythonString ?? ""
-            let new = args.get(1, "new")?.pythonString ?? ""
+            let old = args.get(0, "old")?.pythonString(limit: maxBytes) ?? ""
+            let new = args.get(1, "new")?.pythonString(limit: maxBytes) ?? ""
             var count = -1
             if case .int(let n)? = args.get(2, "count") { count = n }
-            return .string(JinjaText.replace(value.pythonString, old, new, count: count))
+            guard let replaced = JinjaText.replace(value.pythonString(limit: maxBytes), old, new, count: count, limit: maxBytes) else {
+                throw limitError("a string exceeds \(byteLimitText)", loc)
+            }
+            return .string(replaced)
         case "default", "d":
             let fallback = args.get(0, "default_value") ?? .string("")
             let boolean = args.get(1, "boolean")?.isTruthy ?? false
@@ -115,12 +132,16 @@ extension JinjaInterpreter {
             }
             return .array(reverse ? pairs.reversed() : pairs)
         case "int":
-            return toInt(value) ?? args.get(0, "default") ?? .int(0)
+            if let i = toInt(value) { return i }
+            if integerTooLarge(value) { throw limitError("integer out of range (beyond ±2**63)", loc) }
+            return args.get(0, "default") ?? .int(0)
         case "float":
             return toFloat(value) ?? args.get(0, "default") ?? .double(0)
         case "abs":
             switch value {
-            case .int(let i): return .int(abs(i))
+            case .int(let i):
+                guard i != Int.min else { throw limitError("integer overflow in abs()", loc) }
+                return .int(abs(i))
             case .double(let d): return .double(abs(d))
             default: throw error("bad operand type for abs(): '\(value.typeName)'", loc)
             }
@@ -132,7 +153,7 @@ extension JinjaInterpreter {
         case "sort":
             let reverse = args.get(0, "reverse")?.isTruthy ?? false
             let caseSensitive = args.get(1, "case_sensitive")?.isTruthy ?? false
-            let attr = args.get(2, "attribute")?.pythonString
+            let attr = args.get(2, "attribute")?.pythonString(limit: maxBytes)
             let result = try sorted(try iterate(value, loc), loc) { item in
                 let key = attr.map { self.attribute(of: item, $0) } ?? item
                 if !caseSensitive, case .string(let s) = key { return .string(s.lowercased()) }
@@ -144,7 +165,8 @@ extension JinjaInterpreter {
             var result: [JinjaValue] = []
             let caseSensitive = args.get(0, "case_sensitive")?.isTruthy ?? false
             for item in try iterate(value, loc) {
-                var key = args.get(1, "attribute").map { self.attribute(of: item, $0.pythonString) } ?? item
+                try spend(1 + seen.count / 64, loc)
+                var key = args.get(1, "attribute").map { self.attribute(of: item, $0.pythonString(limit: maxBytes)) } ?? item
                 if !caseSensitive, case .string(let s) = key { key = .string(s.lowercased()) }
                 if !seen.contains(where: { self.equals($0, key) }) {
                     seen.append(key)
@@ -155,7 +177,8 @@ extension JinjaInterpreter {
         case "sum":
             var total: JinjaValue = args.get(1, "start") ?? .int(0)
             for item in try iterate(value, loc) {
-                let term = args.get(0, "attribute").map { self.attribute(of: item, $0.pythonString) } ?? item
+                try spend(1, loc)
+                let term = args.get(0, "attribute").map { self.attribute(of: item, $0.pythonString(limit: maxBytes)) } ?? item
                 total = try evaluate(.binary(.add, .literal(total), .literal(term), loc))
             }
             return total
@@ -168,14 +191,14 @@ extension JinjaInterpreter {
             }
             return best
         case "select", "reject":
-            guard let test = args.positional.first?.pythonString else {
+            guard let test = args.positional.first?.pythonString(limit: maxBytes) else {
                 return .array(try iterate(value, loc).filter { $0.isTruthy == (name == "select") })
             }
             let testArgs = Array(args.positional.dropFirst())
             return .array(
                 try iterate(value, loc).filter { try applyTest(test, $0, testArgs, loc) == (name == "select") })
         case "selectattr", "rejectattr":
-            guard let attr = args.positional.first?.pythonString else {
+            guard let attr = args.positional.first?.pythonString(limit: maxBytes) else {
                 throw error("\(name) requires an attribute name", loc)
             }
             let keep = name == "selectattr"
@@ -183,7 +206,7 @@ extension JinjaInterpreter {
                 try iterate(value, loc).filter { item in
                     let field = self.attribute(of: item, attr)
                     guard args.positional.count > 1 else { return field.isTruthy == keep }
-                    let test = args.positional[1].pythonString
+                    let test = args.positional[1].pythonString(limit: maxBytes)
                     return try applyTest(test, field, Array(args.positional.dropFirst(2)), loc) == keep
                 })
         case "map":
@@ -192,27 +215,41 @@ extension JinjaInterpreter {
                 let fallback = args.keyword("default")
                 return .array(
                     items.map { item in
-                        let field = self.attribute(of: item, attr.pythonString)
+                        let field = self.attribute(of: item, attr.pythonString(limit: maxBytes))
                         return field.isUndefined ? (fallback ?? field) : field
                     })
             }
-            guard let filter = args.positional.first?.pythonString else {
+            guard let filter = args.positional.first?.pythonString(limit: maxBytes) else {
                 throw error("map requires a filter name or attribute=", loc)
             }
             let rest = JinjaCallArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
-            return .array(try items.map { try applyFilter(filter, $0, rest, loc) })
+            try spend(items.count, loc)
+            return .array(try items.map { try checked(try applyFilter(filter, $0, rest, loc), loc) })
         case "attr":
-            return attribute(of: value, args.get(0, "name")?.pythonString ?? "")
+            return attribute(of: value, args.get(0, "name")?.pythonString(limit: maxBytes) ?? "")
         case "indent":
-            return .string(indent(value.pythonString, args))
+            return .string(try indent(value.pythonString(limit: maxBytes), args, loc))
         case "format":
             let formatArgs: JinjaValue = .array(args.positional)
-            return try evaluate(.binary(.modulo, .literal(.string(value.pythonString)), .literal(formatArgs), loc))
+            return try evaluate(.binary(.modulo, .literal(.string(value.pythonString(limit: maxBytes))), .literal(formatArgs), loc))
         case "wordcount":
-            return .int(JinjaText.split(value.pythonString, separator: nil, maxSplit: -1).count)
+            return .int(JinjaText.split(value.pythonString(limit: maxBytes), separator: nil, maxSplit: -1).count)
         default:
-            throw error("unknown filter '\(name)'", loc)
+            throw error("unknown filter '\(UntrustedText.excerpt(name))'", loc)
         }
+    }
+
+    /// `separator.join(str(item) for item in items)`, checking the size as it grows.
+    private func join(_ items: [JinjaValue], separator: String, _ loc: JinjaSourceLocation) throws -> String {
+        try spend(items.count, loc)
+        var out = ""
+        for (i, item) in items.enumerated() {
+            let piece = item.pythonString(limit: maxBytes)
+            try checkStringSize(out.utf8.count + (i > 0 ? separator.utf8.count : 0) + piece.utf8.count, loc)
+            if i > 0 { out += separator }
+            out += piece
+        }
+        return out
     }
 
     private func length(of value: JinjaValue, _ loc: JinjaSourceLocation) throws -> Int {
@@ -229,18 +266,22 @@ extension JinjaInterpreter {
     private func toJSON(_ value: JinjaValue, _ args: JinjaCallArguments, _ loc: JinjaSourceLocation) throws -> String {
         var indent: String? = nil
         switch args.get(0, "indent") {
-        case .int(let n)?: indent = String(repeating: " ", count: max(0, n))
+        case .int(let n)?:
+            try checkStringSize(n, loc)
+            indent = String(repeating: " ", count: max(0, n))
         case .string(let s)?: indent = s
         default: break
         }
         var separators: (String, String)? = nil
         if case .array(let pair)? = args.keyword("separators"), pair.count == 2 {
-            separators = (pair[0].pythonString, pair[1].pythonString)
+            separators = (pair[0].pythonString(limit: maxBytes), pair[1].pythonString(limit: maxBytes))
         }
         let sortKeys = args.keyword("sort_keys")?.isTruthy ?? false
-        guard let json = value.json(JinjaJSONOptions(indent: indent, separators: separators, sortKeys: sortKeys)) else {
+        guard let json = value.json(JinjaJSONOptions(indent: indent, separators: separators, sortKeys: sortKeys), limit: maxBytes)
+        else {
             throw error("object of type '\(value.typeName)' is not JSON serializable", loc)
         }
+        try checkStringSize(json.utf8.count, loc)
         return json
     }
 
@@ -248,13 +289,25 @@ extension JinjaInterpreter {
         switch value {
         case .int: return value
         case .bool(let b): return .int(b ? 1 : 0)
-        case .double(let d): return d.isFinite ? .int(Int(d)) : nil
+        case .double(let d): return Int(exactly: d.rounded(.towardZero)).map { .int($0) }
         case .string(let s):
             let text = JinjaText.strip(s, chars: nil, leading: true, trailing: true).replacingOccurrences(of: "_", with: "")
             if let i = Int(text) { return .int(i) }
-            if let d = Double(text), d.isFinite { return .int(Int(d)) }
+            // Python's int() has no upper bound; ours is Int's range (`'9' * 23 | int` is an error).
+            if let d = Double(text), d.isFinite { return Int(exactly: d.rounded(.towardZero)).map { .int($0) } }
             return nil
         default: return nil
+        }
+    }
+
+    /// Whether `value` is a number (or numeric text) that Python would make an int of but Int cannot hold.
+    private func integerTooLarge(_ value: JinjaValue) -> Bool {
+        switch value {
+        case .double(let d): return d.isFinite
+        case .string(let s):
+            let text = JinjaText.strip(s, chars: nil, leading: true, trailing: true).replacingOccurrences(of: "_", with: "")
+            return Double(text).map { $0.isFinite } ?? false
+        default: return false
         }
     }
 
@@ -272,7 +325,7 @@ extension JinjaInterpreter {
     private func round(_ value: JinjaValue, _ args: JinjaCallArguments, _ loc: JinjaSourceLocation) throws -> JinjaValue {
         var precision = 0
         if case .int(let p)? = args.get(0, "precision") { precision = p }
-        let method = args.get(1, "method")?.pythonString ?? "common"
+        let method = args.get(1, "method")?.pythonString(limit: maxBytes) ?? "common"
         let rule: FloatingPointRoundingRule
         switch method {
         case "common": rule = .toNearestOrEven  // Python's round()
@@ -284,6 +337,10 @@ extension JinjaInterpreter {
         case .int where method == "common": return value
         case .int(let i): return .double(Double(i))
         case .double(let d):
+            // Beyond 10**400 the scale is infinite either way; clamping keeps the loop short.
+            // (Python: round(2.5, 10**18) is 2.5, round(2.5, -10**18) is 0.0.)
+            if precision > 330 { return value }
+            if precision < -330 { return .double(d.sign == .minus ? -0.0 : 0.0) }
             var scale = 1.0
             for _ in 0..<abs(precision) { scale *= 10 }
             if precision >= 0 { return .double((d * scale).rounded(rule) / scale) }
@@ -312,16 +369,21 @@ extension JinjaInterpreter {
     }
 
     /// jinja2's indent filter (including its handling of the first line and blank lines).
-    private func indent(_ text: String, _ args: JinjaCallArguments) -> String {
+    private func indent(_ text: String, _ args: JinjaCallArguments, _ loc: JinjaSourceLocation) throws -> String {
         var prefix = "    "
         switch args.get(0, "width") {
-        case .int(let n)?: prefix = String(repeating: " ", count: max(0, n))
+        case .int(let n)?:
+            try checkStringSize(n, loc)
+            prefix = String(repeating: " ", count: max(0, n))
         case .string(let s)?: prefix = s
         default: break
         }
         let first = args.get(1, "first")?.isTruthy ?? false
         let blank = args.get(2, "blank")?.isTruthy ?? false
         let lines = JinjaText.splitLines(text + "\n")
+        // Every line may get the prefix: check the size before building it.
+        let (prefixes, overflow) = prefix.utf8.count.multipliedReportingOverflow(by: lines.count + 1)
+        try checkStringSize(overflow ? Int.max : prefixes + text.utf8.count, loc)
         var result: String
         if blank {
             result = lines.joined(separator: "\n" + prefix)
@@ -391,12 +453,12 @@ extension JinjaInterpreter {
         case "in": return try contains(try argument(), value, loc)
         case "sameas": return value == (try argument())
         case "lower":
-            return value.isString && value.pythonString == value.pythonString.lowercased()
+            return value.isString && value.pythonString(limit: maxBytes) == value.pythonString(limit: maxBytes).lowercased()
         case "upper":
-            return value.isString && value.pythonString == value.pythonString.uppercased()
+            return value.isString && value.pythonString(limit: maxBytes) == value.pythonString(limit: maxBytes).uppercased()
         case "filter": return true  // only used as `x is filter` feature probes
         case "test": return true
-        default: throw error("unknown test '\(name)'", loc)
+        default: throw error("unknown test '\(UntrustedText.excerpt(name))'", loc)
         }
     }
 
@@ -417,7 +479,7 @@ extension JinjaInterpreter {
             case "get":
                 guard let key = args.get(0, "key") else { throw error("get() needs a key", loc) }
                 // dict.get returns None (not undefined) for a missing key.
-                return object[key.pythonString] ?? args.get(1, "default") ?? JinjaValue.none
+                return object[key.pythonString(limit: maxBytes)] ?? args.get(1, "default") ?? JinjaValue.none
             default: return nil
             }
         case .array(let items):
@@ -443,7 +505,7 @@ extension JinjaInterpreter {
     {
         func stringArg(_ i: Int, _ label: String) -> String? {
             guard let v = args.get(i, label), v != .none, !v.isUndefined else { return nil }
-            return v.pythonString
+            return v.pythonString(limit: maxBytes)
         }
         switch name {
         case "strip", "lstrip", "rstrip":
@@ -469,7 +531,7 @@ extension JinjaInterpreter {
             let scalars = Array(s.unicodeScalars)
             return .bool(
                 candidates.contains { candidate in
-                    let affix = Array(candidate.pythonString.unicodeScalars)
+                    let affix = Array(candidate.pythonString(limit: maxBytes).unicodeScalars)
                     guard affix.count <= scalars.count else { return false }
                     return name == "startswith"
                         ? scalars.prefix(affix.count).elementsEqual(affix)
@@ -482,7 +544,9 @@ extension JinjaInterpreter {
         case "replace":
             var count = -1
             if case .int(let n)? = args.get(2, "count") { count = n }
-            return .string(JinjaText.replace(s, stringArg(0, "old") ?? "", stringArg(1, "new") ?? "", count: count))
+            guard let replaced = JinjaText.replace(s, stringArg(0, "old") ?? "", stringArg(1, "new") ?? "", count: count, limit: maxBytes)
+            else { throw limitError("a string exceeds \(byteLimitText)", loc) }
+            return .string(replaced)
         case "find":
             let index = JinjaText.find(Array(s.unicodeScalars), Array((stringArg(0, "sub") ?? "").unicodeScalars), from: 0)
             return .int(index ?? -1)
@@ -490,7 +554,7 @@ extension JinjaInterpreter {
             return .int(JinjaText.split(s, separator: stringArg(0, "sub") ?? "", maxSplit: -1).count - 1)
         case "join":
             let items = try iterate(args.get(0, "iterable") ?? .array([]), loc)
-            return .string(items.map(\.pythonString).joined(separator: s))
+            return .string(try join(items, separator: s, loc))
         case "isdigit":
             return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType == .decimal })
         case "isspace":
@@ -535,8 +599,10 @@ extension JinjaInterpreter {
                 } else {
                     value = args.keyword(field)
                 }
-                guard let value else { throw error("missing argument for '{\(field)}' in format()", loc) }
-                out += value.pythonString
+                guard let value else { throw error("missing argument for '{\(UntrustedText.excerpt(field))}' in format()", loc) }
+                let piece = value.pythonString(limit: maxBytes)
+                try checkStringSize(out.utf8.count + piece.utf8.count, loc)
+                out += piece
             } else if c == "}" {
                 if let d = chars.next(), d != "}" { out.append(d) }
                 out += "}"
@@ -642,31 +708,55 @@ extension JinjaText {
     }
 
     /// str.replace(old, new, count); an empty `old` inserts `new` between code points.
-    static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {
+    /// nil when the result would exceed `limit` UTF-8 bytes (checked as it grows, so
+    /// `s | replace('', 'x' * 1000)` on a long `s` stops early instead of building gigabytes).
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int, limit: Int = Int.max) -> String? {
         let scalars = Array(s.unicodeScalars)
         let needle = Array(old.unicodeScalars)
+        let newBytes = new.utf8.count
         var out = String.UnicodeScalarView()
+        var bytes = 0
         var replaced = 0
+        func add<C: Collection>(_ piece: C, _ pieceBytes: Int) -> Bool where C.Element == Unicode.Scalar {
+            bytes += pieceBytes
+            if bytes > limit { return false }
+            out.append(contentsOf: piece)
+            return true
+        }
+        func utf8Count(_ piece: ArraySlice<Unicode.Scalar>) -> Int {
+            piece.reduce(0) { $0 + UTF8.width($1) }
+        }
         if needle.isEmpty {
             for scalar in scalars {
                 if count < 0 || replaced < count {
-                    out.append(contentsOf: new.unicodeScalars)
+                    guard add(new.unicodeScalars, newBytes) else { return nil }
                     replaced += 1
                 }
-                out.append(scalar)
+                guard add(CollectionOfOne(scalar), UTF8.width(scalar)) else { return nil }
             }
-            if count < 0 || replaced < count { out.append(contentsOf: new.unicodeScalars) }
+            if count < 0 || replaced < count { guard add(new.unicodeScalars, newBytes) else { return nil } }
             return String(out)
         }
         var start = 0
         while count < 0 || replaced < count, let found = JinjaText.find(scalars, needle, from: start) {
-            out.append(contentsOf: scalars[start..<found])
-            out.append(contentsOf: new.unicodeScalars)
+            guard add(scalars[start..<found], utf8Count(scalars[start..<found])) else { return nil }
+            guard add(new.unicodeScalars, newBytes) else { return nil }
             start = found + needle.count
             replaced += 1
         }
-        out.append(contentsOf: scalars[start...])
+        guard add(scalars[start...], utf8Count(scalars[start...])) else { return nil }
         return String(out)
+    }
+
+    /// "1 MiB", "64 KiB" or "1000 bytes", for limit messages.
+    static func byteSize(_ n: Int) -> String {
+        if n >= 1 << 20 && n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
+        if n >= 1 << 10 && n % (1 << 10) == 0 { return "\(n >> 10) KiB" }
+        return "\(n) bytes"
+    }
+
+    static func formatSeconds(_ s: Double) -> String {
+        s == s.rounded() && s.magnitude < 1e9 ? "\(Int(s)) s" : "\(s) s"
     }
 
     /// str.capitalize: first character upper-cased, the rest lower-cased.

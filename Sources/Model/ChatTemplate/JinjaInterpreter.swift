@@ -36,8 +36,31 @@ final class JinjaInterpreter {
     /// What `strftime_now` formats; nil is the current time.
     var now: time_t?
 
-    init(context: [String: JinjaValue]) {
+    // Limits (see ChatTemplateLimits). Every check is a counter or a size, so a hostile template
+    // fails the same way on every machine; the clock is only the last resort.
+    let limits: ChatTemplateLimits
+    /// The most bytes of output or of any one string: the limit plus the render's allowance.
+    let maxBytes: Int
+    /// Nested evaluate/execute calls, bounding the stack in macro recursion.
+    private var evaluationDepth = 0
+    private let maxEvaluationDepth: Int
+    private var callDepth = 0
+    /// Loop iterations and per-item filter work so far.
+    private var steps = 0
+    private var clockChecks = 0
+    private let deadline: UInt64
+    /// How the byte limit reads in messages: "1 MiB", or "1 MiB + 12 bytes for the messages".
+    let byteLimitText: String
+
+    init(context: [String: JinjaValue], limits: ChatTemplateLimits = .standard, allowance: Int = 0) {
         scopes = [context, [:]]
+        self.limits = limits
+        let (bytes, overflow) = limits.outputBytes.addingReportingOverflow(max(0, allowance))
+        maxBytes = overflow ? Int.max : bytes
+        byteLimitText = JinjaText.byteSize(limits.outputBytes) + (allowance > 0 ? " + \(allowance) bytes for the messages" : "")
+        maxEvaluationDepth = limits.nesting.multipliedReportingOverflow(by: 8).partialValue
+        let budget = limits.seconds.isFinite && limits.seconds > 0 ? min(limits.seconds, 1e9) : 1e9
+        deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(budget * 1e9)
     }
 
     func render(_ body: [JinjaStatement]) throws -> String {
@@ -48,6 +71,79 @@ final class JinjaInterpreter {
 
     func error(_ message: String, _ loc: JinjaSourceLocation) -> ChatTemplateError {
         ChatTemplateError(description: "\(loc): \(message)")
+    }
+
+    // MARK: - Limits
+
+    func limitError(_ message: String, _ loc: JinjaSourceLocation?) -> ChatTemplateError {
+        let text = "chat template: " + message
+        return ChatTemplateError(description: loc.map { "\($0): \(text)" } ?? text)
+    }
+
+    /// Charges `n` steps (loop iterations or per-item filter work) against the render's budget,
+    /// and checks the clock.
+    func spend(_ n: Int, _ loc: JinjaSourceLocation?) throws {
+        steps = steps &+ max(0, n)
+        if steps > limits.iterations || steps < 0 {
+            throw limitError("more than \(limits.iterations) loop iterations", loc)
+        }
+        try checkClock(loc)
+    }
+
+    private func checkClock(_ loc: JinjaSourceLocation?) throws {
+        if DispatchTime.now().uptimeNanoseconds > deadline {
+            throw limitError("rendering took longer than \(JinjaText.formatSeconds(limits.seconds))", loc)
+        }
+    }
+
+    /// Throws unless a string of `bytes` bytes fits (call before building it).
+    func checkStringSize(_ bytes: Int, _ loc: JinjaSourceLocation?) throws {
+        if bytes > maxBytes || bytes < 0 {
+            throw limitError("a string exceeds \(byteLimitText)", loc)
+        }
+    }
+
+    /// Throws unless a list of `count` items fits (call before building it).
+    func checkListLength(_ count: Int, _ loc: JinjaSourceLocation?) throws {
+        if count > limits.listLength || count < 0 {
+            throw limitError("a list exceeds \(limits.listLength) items", loc)
+        }
+    }
+
+    /// A value a filter, method or operator produced, checked against the size limits.
+    func checked(_ value: JinjaValue, _ loc: JinjaSourceLocation?) throws -> JinjaValue {
+        switch value {
+        case .string(let s): try checkStringSize(s.utf8.count, loc)
+        case .array(let a): try checkListLength(a.count, loc)
+        default: break
+        }
+        return value
+    }
+
+    /// `value`'s `str()`, or an error when it would exceed the string limit.
+    func str(_ value: JinjaValue, _ loc: JinjaSourceLocation?) throws -> String {
+        let text = value.pythonString(limit: maxBytes)
+        try checkStringSize(text.utf8.count, loc)
+        return text
+    }
+
+    private func emit(_ text: String) throws {
+        let (total, overflow) = output.utf8.count.addingReportingOverflow(text.utf8.count)
+        if overflow || total > maxBytes {
+            throw limitError("output exceeds \(byteLimitText)", nil)
+        }
+        output += text
+    }
+
+    /// Runs `body` one level deeper, bounding the stack.
+    @inline(__always)
+    private func deeper<T>(_ loc: JinjaSourceLocation?, _ body: () throws -> T) throws -> T {
+        evaluationDepth += 1
+        defer { evaluationDepth -= 1 }
+        if evaluationDepth > maxEvaluationDepth {
+            throw limitError("evaluation nested deeper than \(maxEvaluationDepth)", loc)
+        }
+        return try body()
     }
 
     // MARK: - Variables
@@ -74,11 +170,17 @@ final class JinjaInterpreter {
     }
 
     private func execute(_ statement: JinjaStatement) throws -> JinjaControlFlow {
+        try deeper(nil) { try executeStatement(statement) }
+    }
+
+    private func executeStatement(_ statement: JinjaStatement) throws -> JinjaControlFlow {
+        clockChecks &+= 1
+        if clockChecks & 63 == 0 { try checkClock(nil) }
         switch statement {
         case .text(let text):
-            output += text
+            try emit(text)
         case .output(let expr):
-            output += try evaluate(expr).pythonString
+            try emit(try str(try evaluate(expr), nil))
         case .conditional(let branches, let otherwise):
             for branch in branches where try evaluate(branch.condition).isTruthy {
                 return try execute(branch.body)
@@ -116,7 +218,8 @@ final class JinjaInterpreter {
             assign(name, value)
         case .attribute(let name, let attr):
             guard case .namespace(let ns) = lookup(name) else {
-                throw error("cannot set attribute '\(attr)' on '\(name)': only namespace() objects support it", loc)
+                throw error(
+                    "cannot set attribute '\(UntrustedText.excerpt(attr))' on '\(UntrustedText.excerpt(name))': only namespace() objects support it", loc)
             }
             ns.attributes[attr] = value
         case .tuple(let names):
@@ -150,6 +253,7 @@ final class JinjaInterpreter {
         if let filter = loop.filter {
             items = []
             for item in all {
+                try spend(1, loop.location)
                 var scope: [String: JinjaValue] = [:]
                 try bind(item, into: &scope)
                 scopes.append(scope)
@@ -164,6 +268,7 @@ final class JinjaInterpreter {
         }
         let length = items.count
         for (index, item) in items.enumerated() {
+            try spend(1, loop.location)
             var scope: [String: JinjaValue] = [:]
             try bind(item, into: &scope)
             var info = JinjaObject()
@@ -188,6 +293,10 @@ final class JinjaInterpreter {
     // MARK: - Expressions
 
     func evaluate(_ expr: JinjaExpression) throws -> JinjaValue {
+        try deeper(nil) { try evaluateExpression(expr) }
+    }
+
+    private func evaluateExpression(_ expr: JinjaExpression) throws -> JinjaValue {
         switch expr {
         case .literal(let value):
             return value
@@ -199,7 +308,7 @@ final class JinjaInterpreter {
             var object = JinjaObject()
             for pair in pairs {
                 let key = try evaluate(pair.key)
-                object[key.pythonString] = try evaluate(pair.value)
+                object[try str(key, nil)] = try evaluate(pair.value)
             }
             return .object(object)
         case .attribute(let base, let name, _):
@@ -213,13 +322,15 @@ final class JinjaInterpreter {
         case .call(let callee, let args, let loc):
             return try evaluateCall(callee, args, loc)
         case .filter(let base, let name, let args, let loc):
-            return try applyFilter(name, try evaluate(base), try evaluateArguments(args), loc)
+            return try checked(try applyFilter(name, try evaluate(base), try evaluateArguments(args), loc), loc)
         case .test(let base, let name, let args, let negated, let loc):
             let result = try applyTest(name, try evaluate(base), try evaluateArguments(args).positional, loc)
             return .bool(result != negated)
         case .negate(let operand, let loc):
             switch try evaluate(operand) {
-            case .int(let i): return .int(-i)
+            case .int(let i):
+                guard i != Int.min else { throw limitError("integer overflow in unary -", loc) }
+                return .int(-i)
             case .double(let d): return .double(-d)
             case .bool(let b): return .int(b ? -1 : 0)
             case let other: throw error("bad operand type for unary -: '\(other.typeName)'", loc)
@@ -231,10 +342,14 @@ final class JinjaInterpreter {
         case .not(let operand):
             return .bool(!(try evaluate(operand).isTruthy))
         case .binary(let op, let lhs, let rhs, let loc):
-            return try binary(op, try evaluate(lhs), try evaluate(rhs), loc)
+            return try checked(try binary(op, try evaluate(lhs), try evaluate(rhs), loc), loc)
         case .concat(let parts):
             var text = ""
-            for part in parts { text += try evaluate(part).pythonString }
+            for part in parts {
+                let piece = try str(try evaluate(part), nil)
+                try checkStringSize(text.utf8.count + piece.utf8.count, nil)
+                text += piece
+            }
             return .string(text)
         case .compare(let first, let chain, let loc):
             // Chained like Python: a < b < c means a < b and b < c.
@@ -356,10 +471,10 @@ final class JinjaInterpreter {
         if case .attribute(let baseExpr, let name, _) = callee {
             let base = try evaluate(baseExpr)
             let arguments = try evaluateArguments(args)
-            if let result = try callMethod(base, name, arguments, loc) { return result }
+            if let result = try callMethod(base, name, arguments, loc) { return try checked(result, loc) }
             let member = attribute(of: base, name)
             if member.isUndefined {
-                throw error("'\(base.typeName)' object has no method '\(name)'", loc)
+                throw error("'\(base.typeName)' object has no method '\(UntrustedText.excerpt(name))'", loc)
             }
             return try call(member, arguments, name: name, loc)
         }
@@ -373,12 +488,17 @@ final class JinjaInterpreter {
         switch function {
         case .macro(let macro): return try callMacro(macro, args, loc)
         case .function(let builtin): return try callBuiltin(builtin.name, args, loc)
-        case .undefined: throw error("'\(name)' is undefined and cannot be called", loc)
+        case .undefined: throw error("'\(UntrustedText.excerpt(name))' is undefined and cannot be called", loc)
         default: throw error("'\(function.typeName)' object is not callable", loc)
         }
     }
 
     private func callMacro(_ macro: JinjaMacro, _ args: JinjaCallArguments, _ loc: JinjaSourceLocation) throws -> JinjaValue {
+        callDepth += 1
+        defer { callDepth -= 1 }
+        if callDepth > limits.callDepth {
+            throw limitError("macro calls nested deeper than \(limits.callDepth) ('\(UntrustedText.excerpt(macro.name))')", loc)
+        }
         let savedScopes = scopes
         defer { scopes = savedScopes }
         scopes = [savedScopes[0], savedScopes[1], [:]]
@@ -426,14 +546,24 @@ final class JinjaInterpreter {
                 "unsupported operand type(s) for \(op.rawValue): '\(lhs.typeName)' and '\(rhs.typeName)'", loc)
         }
         switch (op, lhs, rhs) {
-        case (.add, .string(let a), .string(let b)): return .string(a + b)
-        case (.add, .array(let a), .array(let b)): return .array(a + b)
+        case (.add, .string(let a), .string(let b)):
+            try checkStringSize(a.utf8.count + b.utf8.count, loc)
+            return .string(a + b)
+        case (.add, .array(let a), .array(let b)):
+            try checkListLength(a.count + b.count, loc)
+            return .array(a + b)
         case (.multiply, .string(let s), _), (.multiply, _, .string(let s)):
             guard let n = integerIndex(lhs.isString ? rhs : lhs) else { throw unsupported() }
-            return .string(String(repeating: s, count: max(0, n)))
+            let count = max(0, n)
+            let (bytes, overflow) = s.utf8.count.multipliedReportingOverflow(by: count)
+            try checkStringSize(overflow ? Int.max : bytes, loc)
+            return .string(s.isEmpty ? "" : String(repeating: s, count: count))
         case (.multiply, .array(let a), _), (.multiply, _, .array(let a)):
             guard let n = integerIndex(lhs.isArray ? rhs : lhs) else { throw unsupported() }
-            return .array(Array([[JinjaValue]](repeating: a, count: max(0, n)).joined()))
+            let count = max(0, n)
+            let (items, overflow) = a.count.multipliedReportingOverflow(by: count)
+            try checkListLength(overflow ? Int.max : items, loc)
+            return .array(Array([[JinjaValue]](repeating: a, count: a.isEmpty ? 0 : count).joined()))
         case (.modulo, .string(let format), _):
             return .string(try percentFormat(format, rhs, loc))
         default:
@@ -467,7 +597,7 @@ final class JinjaInterpreter {
         -> JinjaValue
     {
         func checked(_ result: (partialValue: Int, overflow: Bool)) throws -> JinjaValue {
-            guard !result.overflow else { throw error("integer overflow in '\(op.rawValue)'", loc) }
+            guard !result.overflow else { throw limitError("integer overflow in '\(op.rawValue)'", loc) }
             return .int(result.partialValue)
         }
         switch op {
@@ -479,6 +609,11 @@ final class JinjaInterpreter {
             return .double(Double(x) / Double(y))
         case .floorDivide, .modulo:
             guard y != 0 else { throw error(op == .modulo ? "modulo by zero" : "division by zero", loc) }
+            // Int.min // -1 is the one quotient that does not fit (Python would give 2**63).
+            guard !(x == Int.min && y == -1) else {
+                if op == .modulo { return .int(0) }
+                throw limitError("integer overflow in '\(op.rawValue)'", loc)
+            }
             // Python rounds the quotient towards negative infinity.
             var q = x / y
             var r = x % y
@@ -489,11 +624,22 @@ final class JinjaInterpreter {
             return .int(op == .modulo ? r : q)
         case .power:
             if y < 0 { return .double(pow(Double(x), Double(y))) }
+            // By squaring: 1 ** 10**12 takes 40 steps, not 10**12.
             var result = 1
-            for _ in 0..<y {
-                let (next, overflow) = result.multipliedReportingOverflow(by: x)
-                guard !overflow else { throw error("integer overflow in '**'", loc) }
-                result = next
+            var base = x
+            var exponent = y
+            while exponent > 0 {
+                if exponent & 1 == 1 {
+                    let (next, overflow) = result.multipliedReportingOverflow(by: base)
+                    guard !overflow else { throw limitError("integer overflow in '**'", loc) }
+                    result = next
+                }
+                exponent >>= 1
+                if exponent > 0 {
+                    let (square, overflow) = base.multipliedReportingOverflow(by: base)
+                    guard !overflow else { throw limitError("integer overflow in '**'", loc) }
+                    base = square
+                }
             }
             return .int(result)
         }
@@ -601,7 +747,8 @@ final class JinjaInterpreter {
                     digits.unicodeScalars.append(scalars[i])
                     i += 1
                 }
-                precision = Int(digits) ?? 0
+                precision = digits.isEmpty ? 0 : (Int(digits) ?? Int.max)
+                if precision! > 1000 { throw limitError("%f precision above 1000", loc) }
             }
             guard i < scalars.count else { throw error("incomplete format", loc) }
             let spec = scalars[i]
@@ -613,13 +760,16 @@ final class JinjaInterpreter {
             guard !values.isEmpty else { throw error("not enough arguments for format string", loc) }
             let value = values.removeFirst()
             switch spec {
-            case "s": out += value.pythonString
-            case "r": out += value.pythonRepr
+            case "s": out += value.pythonString(limit: maxBytes)
+            case "r": out += value.pythonRepr(limit: maxBytes)
             case "d", "i":
                 guard let n = numeric(value) else { throw error("%d format: a number is required", loc) }
                 switch n {
                 case .int(let x): out += String(x)
-                case .double(let d): out += String(Int(d))
+                case .double(let d):
+                    guard d.isFinite else { throw error("cannot convert float \(JinjaText.floatRepr(d)) to integer", loc) }
+                    out += Int(exactly: d.rounded(.towardZero)).map { String($0) }
+                        ?? String(format: "%.0f", locale: nil, d.rounded(.towardZero))
                 }
             case "f":
                 guard let n = numeric(value) else { throw error("%f format: a number is required", loc) }
@@ -627,6 +777,7 @@ final class JinjaInterpreter {
             default:
                 throw error("unsupported format character '\(spec)'", loc)
             }
+            try checkStringSize(out.utf8.count, loc)
         }
         return out
     }
@@ -649,6 +800,11 @@ extension JinjaText {
     static func formatFixed(_ value: Double, precision: Int) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        // Beyond Int64 (or with many digits) the scaled value does not fit: use C's printf, which
+        // prints the same digits as Python's '%f' (both are exact), without a locale.
+        if value.magnitude >= 1e15 || precision > 15 {
+            return String(format: "%.\(precision)f", locale: nil, value)
+        }
         var scale = 1.0
         for _ in 0..<precision { scale *= 10 }
         let scaled = (value.magnitude * scale).rounded(.toNearestOrEven)
@@ -660,13 +816,34 @@ extension JinjaText {
         return precision == 0 ? sign + whole : sign + whole + "." + fraction
     }
 
-    /// Naive code-point substring search (templates work on short strings).
+    /// Code-point substring search, Knuth–Morris–Pratt: linear in haystack + needle, where the
+    /// naive search was their product (a megabyte of 'a' searched for half a megabyte of 'a' then
+    /// 'b' took hours).
     static func find(_ haystack: [Unicode.Scalar], _ needle: [Unicode.Scalar], from start: Int) -> Int? {
         if needle.isEmpty { return start <= haystack.count ? start : nil }
-        guard haystack.count >= needle.count else { return nil }
+        guard start >= 0, haystack.count - start >= needle.count else { return nil }
+        if needle.count == 1 {
+            let c = needle[0]
+            var i = start
+            while i < haystack.count {
+                if haystack[i] == c { return i }
+                i += 1
+            }
+            return nil
+        }
+        var failure = [Int](repeating: 0, count: needle.count)
+        var k = 0
+        for i in 1..<needle.count {
+            while k > 0 && needle[i] != needle[k] { k = failure[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            failure[i] = k
+        }
+        var matched = 0
         var i = start
-        while i + needle.count <= haystack.count {
-            if haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+        while i < haystack.count {
+            while matched > 0 && haystack[i] != needle[matched] { matched = failure[matched - 1] }
+            if haystack[i] == needle[matched] { matched += 1 }
+            if matched == needle.count { return i - needle.count + 1 }
             i += 1
         }
         return nil

@@ -314,10 +314,10 @@ struct JinjaLexer {
             }
         }
         if isFloat {
-            guard let value = Double(text) else { throw error("invalid number '\(text)'", at: start) }
+            guard let value = Double(text) else { throw error("invalid number '\(UntrustedText.excerpt(text))'", at: start) }
             return .float(value)
         }
-        guard let value = Int(text) else { throw error("integer '\(text)' is too large", at: start) }
+        guard let value = Int(text) else { throw error("integer '\(UntrustedText.excerpt(text))' is too large", at: start) }
         return .integer(value)
     }
 

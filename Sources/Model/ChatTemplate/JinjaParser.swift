@@ -82,14 +82,29 @@ indirect enum JinjaStatement: Sendable {
 struct JinjaParser {
     private var tokens: [JinjaToken]
     private var index = 0
+    /// How deep the tree being built is nested: blocks inside blocks, brackets, calls, unary
+    /// operators, and each link of an operator, filter or attribute chain (`a + b + c` is a tree
+    /// as deep as it is long). Bounded by `maxNesting`, so neither this recursive-descent parser
+    /// nor the interpreter walking the tree (nor its deallocation) can exhaust the stack.
+    private var depth = 0
+    private let maxNesting: Int
 
-    init(tokens: [JinjaToken]) { self.tokens = tokens }
+    init(tokens: [JinjaToken], maxNesting: Int = ChatTemplateLimits.standard.nesting) {
+        self.tokens = tokens
+        self.maxNesting = maxNesting
+    }
 
-    static func parse(_ source: String) throws -> [JinjaStatement] {
+    static func parse(_ source: String, limits: ChatTemplateLimits = .standard) throws -> [JinjaStatement] {
         var lexer = JinjaLexer(source: source)
-        var parser = JinjaParser(tokens: try lexer.tokenize())
+        var parser = JinjaParser(tokens: try lexer.tokenize(), maxNesting: limits.nesting)
         let (body, _) = try parser.parseBody(until: [], opener: nil)
         return body
+    }
+
+    /// One level deeper; the caller undoes it (`depth -= 1`) when the level is finished.
+    private mutating func nest() throws {
+        depth += 1
+        if depth > maxNesting { throw error("chat template: nesting deeper than \(maxNesting)") }
     }
 
     // MARK: JinjaToken helpers
@@ -118,8 +133,8 @@ struct JinjaParser {
         case .outputClose: return "'}}'"
         case .blockOpen: return "'{%'"
         case .blockClose: return "'%}'"
-        case .name(let n): return "'\(n)'"
-        case .string(let s): return JinjaText.stringRepr(s)
+        case .name(let n): return "'\(UntrustedText.excerpt(n))'"
+        case .string(let s): return UntrustedText.excerpt(JinjaText.stringRepr(UntrustedText.excerpt(s)))
         case .integer(let i): return "\(i)"
         case .float(let d): return JinjaText.floatRepr(d)
         case .op(let o): return "'\(o)'"
@@ -159,6 +174,8 @@ struct JinjaParser {
     private mutating func parseBody(
         until endTags: Set<String>, opener: (tag: String, location: JinjaSourceLocation)?
     ) throws -> ([JinjaStatement], String) {
+        try nest()
+        defer { depth -= 1 }
         var body: [JinjaStatement] = []
         while true {
             switch current.kind {
@@ -194,7 +211,7 @@ struct JinjaParser {
                 if let opener, Self.closingTags.contains(keyword) {
                     let expected = endTags.sorted().map { "'\($0)'" }.joined(separator: " or ")
                     throw error(
-                        "unexpected '\(keyword)': unclosed '\(opener.tag)' opened at \(opener.location) expects \(expected)",
+                        "unexpected '\(UntrustedText.excerpt(keyword))': unclosed '\(opener.tag)' opened at \(opener.location) expects \(expected)",
                         at: tagLocation)
                 }
                 advance()
@@ -232,7 +249,7 @@ struct JinjaParser {
         case "elif", "else", "endif", "endfor", "endset", "endmacro", "endgeneration":
             throw error("unexpected '\(keyword)' with no matching opening tag", at: loc)
         default:
-            throw error("unknown or unsupported tag '\(keyword)'", at: loc)
+            throw error("unknown or unsupported tag '\(UntrustedText.excerpt(keyword))'", at: loc)
         }
     }
 
@@ -360,8 +377,13 @@ struct JinjaParser {
     }
 
     mutating func parseExpression() throws -> JinjaExpression {
+        try nest()
+        var links = 1
+        defer { depth -= links }
         var expr = try parseOr()
         while isName("if") {
+            try nest()
+            links += 1
             advance()
             let condition = try parseOr()
             var otherwise: JinjaExpression? = nil
@@ -376,7 +398,11 @@ struct JinjaParser {
 
     private mutating func parseOr() throws -> JinjaExpression {
         var left = try parseAnd()
+        var links = 0
+        defer { depth -= links }
         while isName("or") {
+            try nest()
+            links += 1
             advance()
             left = .or(left, try parseAnd())
         }
@@ -385,7 +411,11 @@ struct JinjaParser {
 
     private mutating func parseAnd() throws -> JinjaExpression {
         var left = try parseNot()
+        var links = 0
+        defer { depth -= links }
         while isName("and") {
+            try nest()
+            links += 1
             advance()
             left = .and(left, try parseNot())
         }
@@ -394,6 +424,8 @@ struct JinjaParser {
 
     private mutating func parseNot() throws -> JinjaExpression {
         if isName("not") {
+            try nest()
+            defer { depth -= 1 }
             advance()
             return .not(try parseNot())
         }
@@ -427,7 +459,11 @@ struct JinjaParser {
 
     private mutating func parseAdditive() throws -> JinjaExpression {
         var left = try parseConcat()
+        var links = 0
+        defer { depth -= links }
         while isOp("+") || isOp("-") {
+            try nest()
+            links += 1
             let loc = location
             let op: JinjaBinaryOperator = isOp("+") ? .add : .subtract
             advance()
@@ -447,12 +483,16 @@ struct JinjaParser {
 
     private mutating func parseMultiplicative() throws -> JinjaExpression {
         var left = try parsePower()
+        var links = 0
+        defer { depth -= links }
         while true {
             let loc = location
             let op: JinjaBinaryOperator
             if isOp("*") { op = .multiply } else if isOp("/") { op = .divide } else if isOp("//") {
                 op = .floorDivide
             } else if isOp("%") { op = .modulo } else { break }
+            try nest()
+            links += 1
             advance()
             left = .binary(op, left, try parsePower(), loc)
         }
@@ -461,7 +501,11 @@ struct JinjaParser {
 
     private mutating func parsePower() throws -> JinjaExpression {
         var left = try parseUnary(withFilters: true)
+        var links = 0
+        defer { depth -= links }
         while isOp("**") {
+            try nest()
+            links += 1
             let loc = location
             advance()
             left = .binary(.power, left, try parseUnary(withFilters: true), loc)
@@ -473,9 +517,13 @@ struct JinjaParser {
         let loc = location
         var expr: JinjaExpression
         if isOp("-") {
+            try nest()
+            defer { depth -= 1 }
             advance()
             expr = .negate(try parseUnary(withFilters: false), loc)
         } else if isOp("+") {
+            try nest()
+            defer { depth -= 1 }
             advance()
             expr = .plus(try parseUnary(withFilters: false), loc)
         } else {
@@ -557,8 +605,14 @@ struct JinjaParser {
 
     private mutating func parsePostfix(_ base: JinjaExpression) throws -> JinjaExpression {
         var expr = base
+        var links = 0
+        defer { depth -= links }
         while true {
             let loc = location
+            if isOp(".") || isOp("[") || isOp("(") {
+                try nest()
+                links += 1
+            }
             if isOp(".") {
                 advance()
                 switch current.kind {
@@ -621,8 +675,14 @@ struct JinjaParser {
 
     private mutating func parseFiltersAndTests(_ base: JinjaExpression) throws -> JinjaExpression {
         var expr = base
+        var links = 0
+        defer { depth -= links }
         while true {
             let loc = location
+            if isOp("|") || isName("is") || isOp("(") {
+                try nest()
+                links += 1
+            }
             if isOp("|") {
                 advance()
                 let name = try expectIdentifier()

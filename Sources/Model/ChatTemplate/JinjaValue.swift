@@ -158,31 +158,62 @@ extension JinjaValue {
         }
     }
 
+    /// The most bytes `pythonString` / `pythonRepr` write: a list holding itself a million times
+    /// over (`[[s] * 1000] * 1000`) has a repr of terabytes, so printing stops here and the size
+    /// checks of the interpreter (far below this) report it.
+    static let reprCap = 64 << 20
+
     /// What `{{ value }}` prints: Python `str()`, with undefined printing nothing.
-    var pythonString: String {
+    var pythonString: String { pythonString(limit: JinjaValue.reprCap) }
+
+    /// `pythonString`, stopping once more than `limit` bytes are written (the result is then
+    /// longer than `limit`, and incomplete).
+    func pythonString(limit: Int) -> String {
         switch self {
         case .undefined: return ""
         case .string(let s): return s
-        default: return pythonRepr
+        default: return pythonRepr(limit: limit)
         }
     }
 
     /// Python `repr()`, used when containers are printed (`['a', 1, None]`).
-    var pythonRepr: String {
+    var pythonRepr: String { pythonRepr(limit: JinjaValue.reprCap) }
+
+    func pythonRepr(limit: Int) -> String {
+        var out = ""
+        writeRepr(into: &out, limit: limit)
+        return out
+    }
+
+    private func writeRepr(into out: inout String, limit: Int) {
+        guard out.utf8.count <= limit else { return }
         switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .double(let d): return JinjaText.floatRepr(d)
-        case .string(let s): return JinjaText.stringRepr(s)
-        case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .undefined: break
+        case .none: out += "None"
+        case .bool(let b): out += b ? "True" : "False"
+        case .int(let i): out += String(i)
+        case .double(let d): out += JinjaText.floatRepr(d)
+        case .string(let s): out += JinjaText.stringRepr(s)
+        case .array(let a):
+            out += "["
+            for (i, item) in a.enumerated() {
+                if out.utf8.count > limit { return }
+                if i > 0 { out += ", " }
+                item.writeRepr(into: &out, limit: limit)
+            }
+            out += "]"
         case .object(let o):
-            let body = o.pairs.map { JinjaText.stringRepr($0.key) + ": " + $0.value.pythonRepr }
-            return "{" + body.joined(separator: ", ") + "}"
-        case .namespace: return "<Namespace>"
-        case .macro(let m): return "<Macro '\(m.name)'>"
-        case .function(let f): return "<built-in function \(f.name)>"
+            out += "{"
+            for (i, pair) in o.pairs.enumerated() {
+                if out.utf8.count > limit { return }
+                if i > 0 { out += ", " }
+                out += JinjaText.stringRepr(pair.key) + ": "
+                pair.value.writeRepr(into: &out, limit: limit)
+            }
+            out += "}"
+        case .namespace: out += "<Namespace>"
+        case .macro(let m): out += "<Macro '\(m.name)'>"
+        case .function(let f): out += "<built-in function \(f.name)>"
         }
     }
 }
@@ -281,12 +312,14 @@ struct JinjaJSONOptions {
 
 extension JinjaValue {
     /// Serialises like Python's json.dumps. Returns nil for values JSON cannot hold.
-    func json(_ options: JinjaJSONOptions) -> String? {
+    /// Stops (returning what it has, longer than `limit`) once more than `limit` bytes are written.
+    func json(_ options: JinjaJSONOptions, limit: Int = JinjaValue.reprCap) -> String? {
         var out = ""
-        return writeJSON(into: &out, options: options, depth: 0) ? out : nil
+        return writeJSON(into: &out, options: options, depth: 0, limit: limit) ? out : nil
     }
 
-    private func writeJSON(into out: inout String, options: JinjaJSONOptions, depth: Int) -> Bool {
+    private func writeJSON(into out: inout String, options: JinjaJSONOptions, depth: Int, limit: Int) -> Bool {
+        if out.utf8.count > limit { return true }
         switch self {
         case .undefined, .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -302,7 +335,8 @@ extension JinjaValue {
             for (i, item) in items.enumerated() {
                 if i > 0 { out += options.itemSeparator }
                 newline(&out, options, depth + 1)
-                if !item.writeJSON(into: &out, options: options, depth: depth + 1) { return false }
+                if out.utf8.count > limit { return true }
+                if !item.writeJSON(into: &out, options: options, depth: depth + 1, limit: limit) { return false }
             }
             newline(&out, options, depth)
             out += "]"
@@ -317,7 +351,8 @@ extension JinjaValue {
                 if i > 0 { out += options.itemSeparator }
                 newline(&out, options, depth + 1)
                 out += JinjaText.jsonQuoted(pair.key) + options.keySeparator
-                if !pair.value.writeJSON(into: &out, options: options, depth: depth + 1) { return false }
+                if out.utf8.count > limit { return true }
+                if !pair.value.writeJSON(into: &out, options: options, depth: depth + 1, limit: limit) { return false }
             }
             newline(&out, options, depth)
             out += "}"

@@ -148,16 +148,18 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<Int(kvCount) {
             let keyOffset = r.offset
             let key = try r.string("metadata key")
+            // Keys are untrusted and may be megabytes long: messages quote an excerpt.
+            let quoted = UntrustedText.excerpt(key)
             guard metadata[key] == nil else {
-                throw GGUFError(.duplicateKey, "duplicate metadata key '\(key)'", offset: keyOffset)
+                throw GGUFError(.duplicateKey, "duplicate metadata key '\(quoted)'", offset: keyOffset)
             }
             let typeOffset = r.offset
-            let rawType = try r.u32("type of '\(key)'")
+            let rawType = try r.u32("type of '\(quoted)'")
             guard let type = GGUFValue.TypeID(rawValue: rawType) else {
-                throw GGUFError(.unknownValueType, "key '\(key)' has unknown value type \(rawType)", offset: typeOffset)
+                throw GGUFError(.unknownValueType, "key '\(quoted)' has unknown value type \(rawType)", offset: typeOffset)
             }
             if key == "general.alignment" { alignmentValueOffset = r.offset }
-            metadata[key] = try r.value(type, key: key, depth: 0)
+            metadata[key] = try r.value(type, key: quoted, depth: 0)
             keys.append(key)
         }
         self.keys = keys
@@ -187,7 +189,7 @@ public final class GGUFFile: @unchecked Sendable {
                 throw GGUFError(.badTensorName, "tensor \(index) has a name of \(name.utf8.count) bytes (must be 1..\(GGUFFile.maxTensorNameLength - 1))", offset: at)
             }
             guard byName[name] == nil else {
-                throw GGUFError(.duplicateTensor, "duplicate tensor '\(name)'", offset: at)
+                throw GGUFError(.duplicateTensor, "duplicate tensor '\(UntrustedText.excerpt(name))'", offset: at)
             }
             let nDimsOffset = r.offset
             let nDims = try r.u32("dimension count of '\(name)'")
@@ -275,20 +277,20 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     public func int(_ key: String) throws -> Int {
-        guard let v = metadata[key] else { throw GGUFError(.missingKey, "missing key '\(key)'") }
-        guard let i = v.int else { throw GGUFError(.wrongKeyType, "key '\(key)' is not an integer") }
+        guard let v = metadata[key] else { throw GGUFError(.missingKey, "missing key '\(UntrustedText.excerpt(key))'") }
+        guard let i = v.int else { throw GGUFError(.wrongKeyType, "key '\(UntrustedText.excerpt(key))' is not an integer") }
         return i
     }
 
     public func float(_ key: String) throws -> Double {
-        guard let v = metadata[key] else { throw GGUFError(.missingKey, "missing key '\(key)'") }
-        guard let f = v.float else { throw GGUFError(.wrongKeyType, "key '\(key)' is not a number") }
+        guard let v = metadata[key] else { throw GGUFError(.missingKey, "missing key '\(UntrustedText.excerpt(key))'") }
+        guard let f = v.float else { throw GGUFError(.wrongKeyType, "key '\(UntrustedText.excerpt(key))' is not a number") }
         return f
     }
 
     public func string(_ key: String) throws -> String {
-        guard let v = metadata[key] else { throw GGUFError(.missingKey, "missing key '\(key)'") }
-        guard let s = v.string else { throw GGUFError(.wrongKeyType, "key '\(key)' is not a string") }
+        guard let v = metadata[key] else { throw GGUFError(.missingKey, "missing key '\(UntrustedText.excerpt(key))'") }
+        guard let s = v.string else { throw GGUFError(.wrongKeyType, "key '\(UntrustedText.excerpt(key))' is not a string") }
         return s
     }
 }
@@ -308,34 +310,34 @@ private struct ByteReader {
 
     var remaining: Int { count - offset }
 
-    mutating func need(_ n: Int, _ what: String) throws {
+    mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws {
         guard n >= 0, n <= remaining else {
-            throw GGUFError(.truncated, "file ends inside \(what) (needs \(n) bytes, \(remaining) left)", offset: offset)
+            throw GGUFError(.truncated, "file ends inside \(what()) (needs \(n) bytes, \(remaining) left)", offset: offset)
         }
     }
 
-    mutating func load<T: FixedWidthInteger>(_: T.Type, _ what: String) throws -> T {
-        try need(MemoryLayout<T>.size, what)
+    mutating func load<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws -> T {
+        try need(MemoryLayout<T>.size, what())
         let v = T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
         offset += MemoryLayout<T>.size
         return v
     }
 
-    mutating func u32(_ what: String) throws -> UInt32 { try load(UInt32.self, what) }
-    mutating func u64(_ what: String) throws -> UInt64 { try load(UInt64.self, what) }
+    mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 { try load(UInt32.self, what()) }
+    mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 { try load(UInt64.self, what()) }
 
-    mutating func bytes(_ n: Int, what: String) throws -> [UInt8] {
-        try need(n, what)
+    mutating func bytes(_ n: Int, what: @autoclosure () -> String) throws -> [UInt8] {
+        try need(n, what())
         let out = Array(UnsafeRawBufferPointer(start: base + offset, count: n))
         offset += n
         return out
     }
 
-    mutating func string(_ what: String) throws -> String {
+    mutating func string(_ what: @autoclosure () -> String) throws -> String {
         let at = offset
-        let length = try u64("length of \(what)")
+        let length = try u64("length of \(what())")
         guard length <= UInt64(GGUFFile.maxStringLength), length <= UInt64(remaining) else {
-            throw GGUFError(.stringTooLong, "\(what) claims \(length) bytes but \(remaining) are left", offset: at)
+            throw GGUFError(.stringTooLong, "\(what()) claims \(length) bytes but \(remaining) are left", offset: at)
         }
         let n = Int(length)
         let buffer = UnsafeRawBufferPointer(start: base + offset, count: n)
@@ -344,6 +346,7 @@ private struct ByteReader {
         return String(decoding: buffer, as: UTF8.self)
     }
 
+    /// `key` is the excerpt of the key (`UntrustedText.excerpt`), used only in messages.
     mutating func value(_ type: GGUFValue.TypeID, key: String, depth: Int) throws -> GGUFValue {
         switch type {
         case .uint8: return .uint8(try load(UInt8.self, key))

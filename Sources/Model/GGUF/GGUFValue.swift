@@ -65,7 +65,14 @@ public indirect enum GGUFValue: Sendable, Equatable {
     /// A short rendering for listings; long arrays are summarised.
     public var summary: String {
         switch self {
-        case .string(let s): return s.count > 80 ? String(s.prefix(77)) + "..." : s
+        // By Unicode scalars, not Characters: one "character" of a hostile string can hold
+        // millions of combining marks, and counting Characters walks the whole string.
+        case .string(let s):
+            let head = Array(s.unicodeScalars.prefix(81))
+            if head.count <= 80 { return s }
+            var short = String.UnicodeScalarView()
+            short.append(contentsOf: head.prefix(77))
+            return String(short) + "..."
         case .array(let a):
             if a.count > 8 { return "[\(a.count) items]" }
             return "[" + a.map(\.summary).joined(separator: ", ") + "]"

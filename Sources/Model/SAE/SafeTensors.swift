@@ -82,44 +82,44 @@ public struct SafeTensorsFile: @unchecked Sendable {
             if name == "__metadata__" {
                 guard let dict = value as? [String: Any] else { throw SafeTensorsError("__metadata__ is not an object") }
                 for (k, v) in dict {
-                    guard let s = v as? String else { throw SafeTensorsError("__metadata__ value for '\(k)' is not a string") }
+                    guard let s = v as? String else { throw SafeTensorsError("__metadata__ value for '\(UntrustedText.excerpt(k))' is not a string") }
                     metadata[k] = s
                 }
                 continue
             }
-            guard let entry = value as? [String: Any] else { throw SafeTensorsError("tensor '\(name)': entry is not an object") }
-            guard let dtypeName = entry["dtype"] as? String else { throw SafeTensorsError("tensor '\(name)': missing dtype") }
+            guard let entry = value as? [String: Any] else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': entry is not an object") }
+            guard let dtypeName = entry["dtype"] as? String else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': missing dtype") }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw SafeTensorsError("tensor '\(name)': unknown dtype '\(dtypeName)' (supported: F32, F16, BF16)")
+                throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': unknown dtype '\(UntrustedText.excerpt(dtypeName))' (supported: F32, F16, BF16)")
             }
-            guard let shapeAny = entry["shape"] as? [Any] else { throw SafeTensorsError("tensor '\(name)': missing or bad shape") }
+            guard let shapeAny = entry["shape"] as? [Any] else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': missing or bad shape") }
             var shape: [Int] = []
             var bytes = dtype.size
             for d in shapeAny {
-                guard let n = Self.integer(d), n >= 0 else { throw SafeTensorsError("tensor '\(name)': shape has a bad dimension \(d)") }
+                guard let n = Self.integer(d), n >= 0 else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': shape has a bad dimension \(UntrustedText.excerpt(describing: d))") }
                 shape.append(n)
                 let (p, o) = bytes.multipliedReportingOverflow(by: n)
-                guard !o else { throw SafeTensorsError("tensor '\(name)': shape \(shape) overflows") }
+                guard !o else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': shape \(UntrustedText.excerpt(describing: shape)) overflows") }
                 bytes = p
             }
             guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
                   let begin = Self.integer(offsets[0]), let end = Self.integer(offsets[1]) else {
-                throw SafeTensorsError("tensor '\(name)': data_offsets must be two integers")
+                throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': data_offsets must be two integers")
             }
-            guard begin >= 0, end >= begin else { throw SafeTensorsError("tensor '\(name)': bad data_offsets [\(begin), \(end)]") }
+            guard begin >= 0, end >= begin else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': bad data_offsets [\(begin), \(end)]") }
             guard end <= dataSize else {
-                throw SafeTensorsError("tensor '\(name)': data_offsets [\(begin), \(end)] run past the data region (\(dataSize) bytes; file truncated?)")
+                throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': data_offsets [\(begin), \(end)] run past the data region (\(dataSize) bytes; file truncated?)")
             }
             guard end - begin == bytes else {
-                throw SafeTensorsError("tensor '\(name)': shape \(shape) of \(dtype.rawValue) needs \(bytes) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
+                throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': shape \(UntrustedText.excerpt(describing: shape)) of \(dtype.rawValue) needs \(bytes) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
             }
             tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
         }
         // In order, no overlaps, no holes, and the whole data region used.
         var position = 0
         for t in tensors.values.sorted(by: { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }) {
-            if t.begin < position { throw SafeTensorsError("tensor '\(t.name)': data_offsets [\(t.begin), \(t.end)] overlap another tensor") }
-            if t.begin > position { throw SafeTensorsError("tensor '\(t.name)': a hole of \(t.begin - position) bytes before its data") }
+            if t.begin < position { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(t.name))': data_offsets [\(t.begin), \(t.end)] overlap another tensor") }
+            if t.begin > position { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(t.name))': a hole of \(t.begin - position) bytes before its data") }
             position = t.end
         }
         guard position == dataSize else {
@@ -141,7 +141,7 @@ public struct SafeTensorsFile: @unchecked Sendable {
 
     /// The tensor's values converted to Float, row-major.
     public func floats(_ name: String) throws -> [Float] {
-        guard let t = tensors[name] else { throw SafeTensorsError("missing tensor '\(name)'") }
+        guard let t = tensors[name] else { throw SafeTensorsError("missing tensor '\(UntrustedText.excerpt(name))'") }
         let n = t.count
         var out = [Float](repeating: 0, count: n)
         data.withUnsafeBytes { raw in

@@ -91,14 +91,14 @@ public final class SparseAutoencoder: @unchecked Sendable {
         let activationFn = cfg["activation_fn"] as? String ?? cfg["activation_fn_str"] as? String
         var architecture: Architecture
         guard let a = Architecture(rawValue: archName) else {
-            throw SAEError("\(Self.configFile): unknown architecture '\(archName)' (supported: standard, jumprelu, topk)")
+            throw SAEError("\(Self.configFile): unknown architecture '\(UntrustedText.excerpt(archName))' (supported: standard, jumprelu, topk)")
         }
         architecture = a
         if let activationFn, activationFn != "relu" {
             if activationFn == "topk" && architecture != .jumprelu {
                 architecture = .topk
             } else {
-                throw SAEError("\(Self.configFile): unsupported activation_fn '\(activationFn)' for architecture '\(archName)'")
+                throw SAEError("\(Self.configFile): unsupported activation_fn '\(UntrustedText.excerpt(activationFn))' for architecture '\(UntrustedText.excerpt(archName))'")
             }
         }
         self.architecture = architecture
@@ -137,7 +137,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
                 inputScale = 1
             }
         default:
-            throw SAEError("\(Self.configFile): normalize_activations '\(norm)' is not supported (supported: none, expected_average_only_in)")
+            throw SAEError("\(Self.configFile): normalize_activations '\(UntrustedText.excerpt(norm))' is not supported (supported: none, expected_average_only_in)")
         }
 
         let meta = (cfg["metadata"] as? [String: Any]) ?? (cfg["meta"] as? [String: Any])
@@ -146,9 +146,9 @@ public final class SparseAutoencoder: @unchecked Sendable {
         dtype = cfg["dtype"] as? String
 
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
-            guard let info = weights.info(name) else { throw SAEError("\(Self.weightsFile): missing tensor '\(name)'") }
+            guard let info = weights.info(name) else { throw SAEError("\(Self.weightsFile): missing tensor '\(UntrustedText.excerpt(name))'") }
             guard info.shape == shape else {
-                throw SAEError("\(Self.weightsFile): tensor '\(name)' has shape \(info.shape), expected \(shape) for d_in \(dIn), d_sae \(dSAE)")
+                throw SAEError("\(Self.weightsFile): tensor '\(UntrustedText.excerpt(name))' has shape \(UntrustedText.excerpt(describing: info.shape)), expected \(shape) for d_in \(dIn), d_sae \(dSAE)")
             }
             return try weights.floats(name)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// The exported forms of a session: JSON with every text verbatim, for tools, and Markdown with
 /// every control character made visible, for people.
@@ -34,7 +35,7 @@ extension Notebook {
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
             guard let date = formatter.date(from: text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(UntrustedText.excerpt(text))")
             }
             return date
         }
@@ -58,7 +59,9 @@ extension Notebook {
             var container = encoder.singleValueContainer()
             try container.encode(formatter.string(from: date))
         }
-        var data = try encoder.encode(try snapshot())
+        // C1 controls, DEL and bidi/line-separator code points as \u escapes: JSONEncoder escapes
+        // only C0, and the export is often read in a terminal. Parsing gives back the exact text.
+        var data = TerminalText.escapingInvisibleControls(inJSON: try encoder.encode(try snapshot()))
         data.append(0x0A)
         return data
     }
