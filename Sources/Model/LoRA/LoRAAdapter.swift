@@ -137,10 +137,10 @@ public final class LoRAAdapter: @unchecked Sendable {
             let parsed = try parseTensorName(name)
             var entry = byModule[parsed.moduleName] ?? Halves(a: nil, b: nil, layer: parsed.layer, module: parsed.module)
             if parsed.isA {
-                if let other = entry.a { throw LoRAError("\(w): tensors '\(other)' and '\(name)' are both lora_A of \(parsed.moduleName)") }
+                if let other = entry.a { throw LoRAError("\(w): tensors '\(UntrustedText.excerpt(other))' and '\(UntrustedText.excerpt(name))' are both lora_A of \(UntrustedText.excerpt(parsed.moduleName))") }
                 entry.a = name
             } else {
-                if let other = entry.b { throw LoRAError("\(w): tensors '\(other)' and '\(name)' are both lora_B of \(parsed.moduleName)") }
+                if let other = entry.b { throw LoRAError("\(w): tensors '\(UntrustedText.excerpt(other))' and '\(UntrustedText.excerpt(name))' are both lora_B of \(UntrustedText.excerpt(parsed.moduleName))") }
                 entry.b = name
             }
             byModule[parsed.moduleName] = entry
@@ -149,32 +149,32 @@ public final class LoRAAdapter: @unchecked Sendable {
 
         var pairs: [LoRAPair] = []
         for (moduleName, h) in byModule {
-            guard let aName = h.a else { throw LoRAError("\(w): missing lora_A for \(moduleName) (found '\(h.b!)')") }
-            guard let bName = h.b else { throw LoRAError("\(w): missing lora_B for \(moduleName) (found '\(aName)')") }
+            guard let aName = h.a else { throw LoRAError("\(w): missing lora_A for \(UntrustedText.excerpt(moduleName)) (found '\(UntrustedText.excerpt(h.b!))')") }
+            guard let bName = h.b else { throw LoRAError("\(w): missing lora_B for \(UntrustedText.excerpt(moduleName)) (found '\(UntrustedText.excerpt(aName))')") }
             guard config.targets(moduleName: moduleName, module: h.module) else {
-                throw LoRAError("\(w): tensor '\(aName)' adapts \(moduleName), which target_modules in \(LoRAAdapter.configFile) does not name")
+                throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(aName))' adapts \(UntrustedText.excerpt(moduleName)), which target_modules in \(LoRAAdapter.configFile) does not name")
             }
             if let layers = config.layersToTransform, let layer = h.layer, !layers.contains(layer) {
-                throw LoRAError("\(w): tensor '\(aName)' adapts layer \(layer), outside layers_to_transform \(layers.sorted())")
+                throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(aName))' adapts layer \(layer), outside layers_to_transform \(UntrustedText.excerpt(describing: layers.sorted()))")
             }
             let aInfo = file.info(aName)!, bInfo = file.info(bName)!
-            guard aInfo.shape.count == 2 else { throw LoRAError("\(w): tensor '\(aName)' has shape \(aInfo.shape), expected [rank, inputs]") }
-            guard bInfo.shape.count == 2 else { throw LoRAError("\(w): tensor '\(bName)' has shape \(bInfo.shape), expected [outputs, rank]") }
+            guard aInfo.shape.count == 2 else { throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(aName))' has shape \(UntrustedText.excerpt(describing: aInfo.shape)), expected [rank, inputs]") }
+            guard bInfo.shape.count == 2 else { throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(bName))' has shape \(UntrustedText.excerpt(describing: bInfo.shape)), expected [outputs, rank]") }
             let rank = config.rank(for: moduleName)
             let alpha = config.alpha(for: moduleName)
             guard aInfo.shape[0] == rank else {
-                throw LoRAError("\(w): tensor '\(aName)' has rank \(aInfo.shape[0]) (shape \(aInfo.shape)) but \(LoRAAdapter.configFile) gives \(moduleName) rank \(rank)")
+                throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(aName))' has rank \(aInfo.shape[0]) (shape \(UntrustedText.excerpt(describing: aInfo.shape))) but \(LoRAAdapter.configFile) gives \(UntrustedText.excerpt(moduleName)) rank \(rank)")
             }
             guard bInfo.shape[1] == rank else {
-                throw LoRAError("\(w): tensor '\(bName)' has rank \(bInfo.shape[1]) (shape \(bInfo.shape)) but \(LoRAAdapter.configFile) gives \(moduleName) rank \(rank)")
+                throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(bName))' has rank \(bInfo.shape[1]) (shape \(UntrustedText.excerpt(describing: bInfo.shape))) but \(LoRAAdapter.configFile) gives \(UntrustedText.excerpt(moduleName)) rank \(rank)")
             }
             guard aInfo.shape[1] > 0, bInfo.shape[0] > 0 else {
-                throw LoRAError("\(w): tensors '\(aName)' \(aInfo.shape) and '\(bName)' \(bInfo.shape) are empty")
+                throw LoRAError("\(w): tensors '\(UntrustedText.excerpt(aName))' \(UntrustedText.excerpt(describing: aInfo.shape)) and '\(UntrustedText.excerpt(bName))' \(UntrustedText.excerpt(describing: bInfo.shape)) are empty")
             }
             let a = try file.floats(aName), b = try file.floats(bName)
             for (tensor, values) in [(aName, a), (bName, b)] {
                 if let i = values.firstIndex(where: { !$0.isFinite }) {
-                    throw LoRAError("\(w): tensor '\(tensor)' has a non-finite value (\(values[i])) at flat index \(i)")
+                    throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(tensor))' has a non-finite value (\(values[i])) at flat index \(i)")
                 }
             }
             let scale = config.useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
@@ -199,33 +199,33 @@ public final class LoRAAdapter: @unchecked Sendable {
             isA = false
             stem = String(name.dropLast(".lora_B.weight".count))
         } else if name.contains("lora_embedding_A") || name.contains("lora_embedding_B") {
-            throw LoRAError("\(w): tensor '\(name)' is a LoRA on an embedding, which is not supported")
+            throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))' is a LoRA on an embedding, which is not supported")
         } else if name.contains("lora_magnitude_vector") {
-            throw LoRAError("\(w): tensor '\(name)' is a DoRA magnitude vector; DoRA is not supported")
+            throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))' is a DoRA magnitude vector; DoRA is not supported")
         } else if name.hasSuffix(".lora_B.bias") || name.hasSuffix(".lora_A.bias") {
-            throw LoRAError("\(w): tensor '\(name)' is a LoRA bias (lora_bias=True), which is not supported")
+            throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))' is a LoRA bias (lora_bias=True), which is not supported")
         } else {
-            throw LoRAError("\(w): unexpected tensor '\(name)' (expected ...lora_A.weight / ...lora_B.weight)")
+            throw LoRAError("\(w): unexpected tensor '\(UntrustedText.excerpt(name))' (expected ...lora_A.weight / ...lora_B.weight)")
         }
         var moduleName = stem
         if moduleName.hasPrefix("base_model.model.") { moduleName = String(moduleName.dropFirst("base_model.model.".count)) }
         let parts = moduleName.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard let last = parts.last else { throw LoRAError("\(w): tensor '\(name)': no module name") }
+        guard let last = parts.last else { throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))': no module name") }
         if last == "embed_tokens" {
-            throw LoRAError("\(w): tensor '\(name)' adapts the token embedding (embed_tokens), which is not supported")
+            throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))' adapts the token embedding (embed_tokens), which is not supported")
         }
         guard let module = LoRAModule(rawValue: last) else {
-            throw LoRAError("\(w): tensor '\(name)' adapts unknown module '\(last)' (supported: \(LoRAModule.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))' adapts unknown module '\(UntrustedText.excerpt(last))' (supported: \(LoRAModule.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if module == .lmHead {
-            guard parts == ["lm_head"] else { throw LoRAError("\(w): tensor '\(name)': unexpected module path '\(moduleName)'") }
+            guard parts == ["lm_head"] else { throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))': unexpected module path '\(UntrustedText.excerpt(moduleName))'") }
             return (moduleName, nil, module, isA)
         }
         // [model.]layers.{i}.{self_attn|mlp}.{module}
         let body = parts.first == "model" ? Array(parts.dropFirst()) : parts
         guard body.count == 4, body[0] == "layers", let layer = Int(body[1]), layer >= 0, String(layer) == body[1],
               body[2] == module.parent else {
-            throw LoRAError("\(w): tensor '\(name)': unexpected module path '\(moduleName)' (expected model.layers.N.\(module.parent ?? "").\(module.rawValue))")
+            throw LoRAError("\(w): tensor '\(UntrustedText.excerpt(name))': unexpected module path '\(UntrustedText.excerpt(moduleName))' (expected model.layers.N.\(module.parent ?? "").\(module.rawValue))")
         }
         return (moduleName, layer, module, isA)
     }
@@ -257,25 +257,25 @@ struct LoRAConfig {
 
         func int(_ key: String) throws -> Int? {
             guard let v = json[key], !(v is NSNull) else { return nil }
-            guard let n = SafeTensorsFile.integer(v) else { throw LoRAError("\(file): '\(key)' must be an integer (is \(v))") }
+            guard let n = SafeTensorsFile.integer(v) else { throw LoRAError("\(file): '\(key)' must be an integer (is \(UntrustedText.excerpt(describing: v)))") }
             return n
         }
         func number(_ key: String) throws -> Double? {
             guard let v = json[key], !(v is NSNull) else { return nil }
             guard !isJSONBool(v), let d = (v as? NSNumber)?.doubleValue, d.isFinite else {
-                throw LoRAError("\(file): '\(key)' must be a number (is \(v))")
+                throw LoRAError("\(file): '\(key)' must be a number (is \(UntrustedText.excerpt(describing: v)))")
             }
             return d
         }
         func bool(_ key: String) throws -> Bool? {
             guard let v = json[key], !(v is NSNull) else { return nil }
-            guard isJSONBool(v), let b = v as? Bool else { throw LoRAError("\(file): '\(key)' must be true or false (is \(v))") }
+            guard isJSONBool(v), let b = v as? Bool else { throw LoRAError("\(file): '\(key)' must be true or false (is \(UntrustedText.excerpt(describing: v)))") }
             return b
         }
 
         if let type = json["peft_type"], !(type is NSNull) {
             guard let s = type as? String, s.uppercased() == "LORA" else {
-                throw LoRAError("\(file): peft_type '\(type)' is not LORA")
+                throw LoRAError("\(file): peft_type '\(UntrustedText.excerpt(describing: type))' is not LORA")
             }
         }
         guard let r = try int("r") else { throw LoRAError("\(file): missing 'r' (the rank)") }
@@ -293,11 +293,11 @@ struct LoRAConfig {
         if try bool("lora_bias") == true { throw LoRAError("\(file): lora_bias is true; LoRA biases are not supported") }
         if let bias = json["bias"], !(bias is NSNull) {
             guard let s = bias as? String else { throw LoRAError("\(file): 'bias' must be a string") }
-            guard s == "none" else { throw LoRAError("\(file): bias is '\(s)'; only \"none\" is supported (trained biases are not applied)") }
+            guard s == "none" else { throw LoRAError("\(file): bias is '\(UntrustedText.excerpt(s))'; only \"none\" is supported (trained biases are not applied)") }
         }
         if let m = json["modules_to_save"], !(m is NSNull) {
             guard let list = m as? [Any] else { throw LoRAError("\(file): modules_to_save must be a list or null") }
-            if !list.isEmpty { throw LoRAError("\(file): modules_to_save \(list) is not supported (fully trained modules)") }
+            if !list.isEmpty { throw LoRAError("\(file): modules_to_save \(UntrustedText.excerpt(describing: list)) is not supported (fully trained modules)") }
         }
         if let replication = json["layer_replication"], !(replication is NSNull) {
             throw LoRAError("\(file): layer_replication is not supported")
@@ -315,21 +315,21 @@ struct LoRAConfig {
             } else {
                 allLinear = false
                 do { targetRegex = try NSRegularExpression(pattern: "^(?:\(s))$") } catch {
-                    throw LoRAError("\(file): target_modules '\(s)' is not a valid regular expression")
+                    throw LoRAError("\(file): target_modules '\(UntrustedText.excerpt(s))' is not a valid regular expression")
                 }
             }
             targetList = nil
         } else if let list = targets as? [Any] {
             var names: [String] = []
             for item in list {
-                guard let s = item as? String else { throw LoRAError("\(file): target_modules entry \(item) is not a string") }
+                guard let s = item as? String else { throw LoRAError("\(file): target_modules entry \(UntrustedText.excerpt(describing: item)) is not a string") }
                 // Entries may be full module paths; the last component names the kind of module.
                 let last = s.split(separator: ".").last.map(String.init) ?? s
                 if last == "embed_tokens" {
                     throw LoRAError("\(file): target module 'embed_tokens' (LoRA on the token embedding) is not supported")
                 }
                 guard known.contains(last) else {
-                    throw LoRAError("\(file): unknown target module '\(s)' (supported: \(known.joined(separator: ", ")))")
+                    throw LoRAError("\(file): unknown target module '\(UntrustedText.excerpt(s))' (supported: \(known.joined(separator: ", ")))")
                 }
                 names.append(s)
             }
@@ -345,7 +345,7 @@ struct LoRAConfig {
             guard let v = json[key], !(v is NSNull) else { return [] }
             guard let dict = v as? [String: Any] else { throw LoRAError("\(file): '\(key)' must be an object") }
             return try dict.keys.sorted().map { k in
-                guard let value = convert(dict[k]!) else { throw LoRAError("\(file): \(key)['\(k)'] is not a valid value (\(dict[k]!))") }
+                guard let value = convert(dict[k]!) else { throw LoRAError("\(file): \(key)['\(UntrustedText.excerpt(describing: k))'] is not a valid value (\(UntrustedText.excerpt(describing: dict[k]!)))") }
                 return (k, value)
             }
         }
@@ -357,7 +357,7 @@ struct LoRAConfig {
                 layersToTransform = [n]
             } else if let list = v as? [Any] {
                 layersToTransform = Set(try list.map { item -> Int in
-                    guard let n = SafeTensorsFile.integer(item) else { throw LoRAError("\(file): layers_to_transform entry \(item) is not an integer") }
+                    guard let n = SafeTensorsFile.integer(item) else { throw LoRAError("\(file): layers_to_transform entry \(UntrustedText.excerpt(describing: item)) is not an integer") }
                     return n
                 })
             } else {
