@@ -115,16 +115,31 @@ llamacpp_venv_ensure() {
         lcv_say "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION from source (native, -DGGML_NATIVE=ON);"
         lcv_say "this takes several minutes on a small machine ..."
         rm -f "$LCV_VENV"/.llama-cpp-python-native-*
-        # --no-binary + --no-cache-dir: never reuse a prebuilt or cached (possibly
-        # non-native) wheel, so the library really is compiled for this CPU.
-        # LLAVA_BUILD=OFF: skip the multimodal (mtmd) library, unused here; it
-        # roughly doubles the build time.
-        CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF ${CMAKE_ARGS:-}" \
-        CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-            "$LCV_PY" -m pip install --upgrade --force-reinstall --no-deps \
-                --no-binary llama-cpp-python --no-cache-dir \
-                "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" \
-            || lcv_die "building llama-cpp-python failed (see the pip output above)"
+        # A wheel this script built natively on this very CPU (same flags, same CMAKE_ARGS)
+        # is kept in a per-machine cache, so a fresh clone (CI) does not compile it again.
+        local key wheel_dir cached
+        key=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null; echo "$LLAMA_CPP_PYTHON_VERSION ${CMAKE_ARGS:-}") | sha256sum | cut -c1-16)
+        wheel_dir="${LLAMACPP_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/audit-workbench/llama-cpp-python-native-$key}"
+        cached=$(ls "$wheel_dir"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+        if [[ "${BENCH_REINSTALL:-0}" != 1 && -n "$cached" ]]; then
+            lcv_say "installing the native build cached at $cached"
+            "$LCV_PY" -m pip install --quiet --force-reinstall --no-deps "$cached" \
+                || lcv_die "installing the cached wheel $cached failed (delete it to rebuild)"
+        else
+            # --no-binary + --no-cache-dir: never reuse a prebuilt or cached (possibly
+            # non-native) wheel, so the library really is compiled for this CPU.
+            # LLAVA_BUILD=OFF: skip the multimodal (mtmd) library, unused here; it
+            # roughly doubles the build time.
+            mkdir -p "$wheel_dir"
+            CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF ${CMAKE_ARGS:-}" \
+            CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+                "$LCV_PY" -m pip wheel --no-deps --no-binary llama-cpp-python --no-cache-dir \
+                    -w "$wheel_dir" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" \
+                || lcv_die "building llama-cpp-python failed (see the pip output above)"
+            cached=$(ls "$wheel_dir"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl | head -n 1)
+            "$LCV_PY" -m pip install --quiet --force-reinstall --no-deps "$cached" \
+                || lcv_die "installing the wheel just built ($cached) failed"
+        fi
         # Its pure-Python dependencies, installed normally.
         "$LCV_PY" -m pip install --quiet "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" \
             || lcv_die "installing llama-cpp-python's dependencies failed"

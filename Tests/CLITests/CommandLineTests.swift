@@ -54,6 +54,31 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual((support["tensorTypes"] as? [String: Int])?["Q4_K"], 27)
     }
 
+    /// Every family on the command line through its own chat template (the tiny fixtures of
+    /// `make test-models`): the prompt is the template's, with BOS once where the family adds one.
+    func testEveryFamilyChatsThroughItsTemplate() throws {
+        let root = URL(fileURLWithPath: DefaultModel.path).deletingLastPathComponent()
+        let cases: [(file: String, opens: String)] = [
+            ("fixtures/llama3-tiny.Q4_K_M.gguf", "<|begin_of_text|><|start_header_id|>system<|end_header_id|>"),
+            ("fixtures/qwen2-tiny.Q8_0.gguf", "<|im_start|>system\nYou are Qwen"),
+            ("fixtures/qwen3-tiny.gguf", "<|im_start|>user\nHello"),
+            ("fixtures/gemma2-tiny.Q4_K_M.gguf", "<bos><start_of_turn>user\nHello"),
+        ]
+        for c in cases {
+            let path = root.appendingPathComponent(c.file).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                XCTFail("\(c.file) missing: run `make test-models`")
+                continue
+            }
+            let out = try json(run(["chat", "--model", path, "--max-tokens", "4", "--temperature", "0", "--json", "Hello"]))
+            let prompt = out["prompt"] as? String ?? ""
+            XCTAssertTrue(prompt.hasPrefix(c.opens), "\(c.file): prompt \(prompt.debugDescription)")
+            let ids = out["prompt_ids"] as? [Int] ?? []
+            XCTAssertLessThanOrEqual(ids.prefix(2).filter { $0 == ids.first }.count, 1, "\(c.file): one BOS: \(ids.prefix(4))")
+            XCTAssertEqual((out["ids"] as? [Int])?.count, 4, "\(c.file): \(out)")
+        }
+    }
+
     func testLogitsTopKIsSortedAndNamesTheTokens() throws {
         let out = try json(run(["logits", "--model", model(), "--top", "5", "--json", "Water boils at"]))
         let top = try XCTUnwrap(out["top"] as? [[String: Any]])
