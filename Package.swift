@@ -20,16 +20,19 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
         ),
         .target(name: "Model", dependencies: ["CKernels"]),
+        // Fatal signals: one clear line and the terminal given back (used by the TUI and the CLI).
+        .target(name: "CSignals"),
         .target(name: "Techniques", dependencies: ["Model"]),
         // System libraries, found through pkg-config (scripts/install-deps.sh installs them).
         .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Workbench", dependencies: ["Techniques", "CSQLite"]),
-        .target(name: "TUI", dependencies: ["Workbench", "CNcurses"]),
+        .target(name: "TUI", dependencies: ["Workbench", "CNcurses", "CSignals"]),
         .executableTarget(
             name: "CLI",
             dependencies: [
                 "TUI",
+                "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

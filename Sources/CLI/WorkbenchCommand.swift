@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSignals
 import Foundation
 import Model
 import Techniques
@@ -16,6 +17,8 @@ struct WorkbenchCommand: ParsableCommand {
     /// Like ArgumentParser's `main`, but every message goes through the sanitizer: errors quote
     /// file metadata (key and tensor names), which must not reach the terminal raw.
     static func main() {
+        // A fatal signal prints one line (and gives the terminal back) instead of a backtracer prompt.
+        cs_install_fatal_handlers()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -1,4 +1,5 @@
 import CNcurses
+import CSignals
 import Foundation
 import Workbench
 
@@ -23,6 +24,7 @@ public final class Terminal {
         setlocale(LC_ALL, "")
         // Alt-digit arrives as ESC + digit: wait only briefly for the second byte.
         setenv("ESCDELAY", "25", 1)
+        cs_set_terminal_active(1)  // saves the terminal's modes for a fatal signal's handler
         initscr()
         started = true
         raw()
@@ -44,6 +46,7 @@ public final class Terminal {
         guard started else { return }
         started = false
         endwin()
+        cs_set_terminal_active(0)
     }
 
     public func setTheme(_ t: Theme) {

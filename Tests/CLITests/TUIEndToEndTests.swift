@@ -69,6 +69,35 @@ final class TUIEndToEndTests: XCTestCase {
         try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
     }
 
+    /// The model file truncated while the workbench has it mapped: the next forward pass faults
+    /// (SIGBUS); the terminal leaves the alternate screen with its modes restored, one line says
+    /// what happened, and the exit status says SIGBUS, with no backtracer waiting in front.
+    func testAModelTruncatedWhileMappedGivesOneLineAndTheTerminalBack() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let copy = dir.appendingPathComponent("model.gguf").path
+        try FileManager.default.copyItem(atPath: DefaultModel.path, toPath: copy)
+        let before = dir.appendingPathComponent("stty-before").path, after = dir.appendingPathComponent("stty-after").path
+        let command = "stty -a > '\(before)'; '\(binary)' --model '\(copy)' --threads 2 --session '\(dir.appendingPathComponent("s.session").path)'; "
+            + "echo EXIT=$?; stty -a > '\(after)'; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "34", command])
+        try waitFor("the workbench to open") { $0.contains("1 Chat") && $0.contains("6 Data") }
+        // Cut the file to its header: the weights' pages are gone from the mapping.
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: copy))
+        try handle.truncate(atOffset: 4096)
+        try handle.close()
+        try send("-l", "Hello")
+        try send("Enter")
+        let end = try waitFor("the workbench to die of SIGBUS", seconds: 60) { $0.contains("EXIT=") }
+        XCTAssertTrue(end.contains("EXIT=\(128 + SIGBUS)"), end)
+        XCTAssertTrue(end.contains("workbench: fatal: SIGBUS"), end)
+        XCTAssertTrue(end.contains("truncated or changed while in use"), end)
+        XCTAssertFalse(end.contains("1 Chat"), "the alternate screen is gone:\n\(end)")
+        let modesBefore = try String(contentsOfFile: before, encoding: .utf8)
+        let modesAfter = try String(contentsOfFile: after, encoding: .utf8)
+        XCTAssertEqual(modesAfter, modesBefore, "the terminal's modes are restored")
+    }
+
     func testChatStreamsPanesSwitchHelpShowsAndCtrlCRestoresTheTerminal() throws {
         let binary = try Binary.path()
         _ = try DefaultModel.file()
