@@ -59,3 +59,42 @@ final class ContextBudgetTests: XCTestCase {
         XCTAssertEqual(ring.count, 0, "position 100's window was overwritten: nothing kept")
     }
 }
+
+/// A real file with its context_length rewritten: 2^24 loads with the context capped to memory and
+/// a note naming the key; a value past the bound is refused with the key's name, never an
+/// allocation of hundreds of gigabytes or a trap.
+final class HostileContextLengthTests: XCTestCase {
+    /// A copy of the default model whose `llama.context_length` (a u32) is `value`.
+    func copy(withContextLength value: UInt32) throws -> String {
+        _ = try DefaultModel.file()
+        var data = try Data(contentsOf: URL(fileURLWithPath: DefaultModel.path))
+        let key = Array("llama.context_length".utf8)
+        guard let at = data.range(of: Data(key)) else { throw XCTSkip("no context_length key") }
+        // key bytes, then the value type (u32 = 4), then the value.
+        let typeAt = at.upperBound
+        XCTAssertEqual(data[typeAt], 4, "value type u32")
+        withUnsafeBytes(of: value.littleEndian) { data.replaceSubrange((typeAt + 4)..<(typeAt + 8), with: $0) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ctx-\(value)-\(UUID().uuidString).gguf").path
+        try data.write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testHugeContextLengthIsCappedWithANote() throws {
+        let loaded = try LoadedModel(path: try copy(withContextLength: 1 << 24), threads: 1)
+        XCTAssertEqual(loaded.model.trainedContextLength, 1 << 24)
+        XCTAssertLessThan(loaded.defaultContext, 1 << 24)
+        XCTAssertLessThanOrEqual(loaded.model.cacheBytes(capacity: loaded.defaultContext), LoadedModel.cacheBudget)
+        let note = try XCTUnwrap(loaded.contextNote)
+        XCTAssertTrue(note.contains("llama.context_length") && note.contains("--context"), note)
+        let generator = Generator(model: loaded)
+        XCTAssertEqual(generator.contextLength, loaded.defaultContext)
+    }
+
+    func testContextLengthPastTheBoundIsRefusedByName() throws {
+        XCTAssertThrowsError(try LoadedModel(path: try copy(withContextLength: .max), threads: 1)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("llama.context_length") && text.contains("4294967295"), text)
+        }
+    }
+}
