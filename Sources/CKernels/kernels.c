@@ -215,6 +215,122 @@ CK_AVX2 static void dot4s_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block
     out[2] = hsum_f32x8(a2) + s[2];
     out[3] = hsum_f32x8(a3) + s[3];
 }
+
+// ---- Q4_0, Q5_0, Q8_0, IQ4_NL against Q8_0 activations, several tokens or rows per pass. Each
+// output keeps the one-row kernel's chain: per block acc = fma(set1(d_x * d_y), float(|w| . (q
+// with w's sign), four bytes a lane), acc), then hsum_f32x8 (quants.c's dot_*_avx2 and the
+// single-accumulator IQ4_NL kernel tinyBLAS uses for batches).
+
+// 32 bits -> 32 bytes, 0xFF where the bit is set (byte e <- bit e), as quants.c.
+CK_AVX2 static inline __m256i bits_to_bytes_32(uint32_t bits) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+static inline size_t q8w_block_bytes(int type) {
+    return type == CK_Q5_0 ? sizeof(block_q5_0) : type == CK_Q8_0 ? sizeof(block_q8_0) : sizeof(block_q4_0);
+}
+
+// The 32 signed weights of one block (the type is a constant after inlining).
+CK_AVX2 static inline __attribute__((always_inline)) __m256i q8w_values(int type, const uint8_t *b, __m128i table) {
+    switch (type) {
+    case CK_Q4_0:
+        return _mm256_sub_epi8(nibbles_32(((const block_q4_0 *)b)->qs), _mm256_set1_epi8(8));
+    case CK_Q5_0: {
+        const block_q5_0 *x = (const block_q5_0 *)b;
+        uint32_t qh;
+        memcpy(&qh, x->qh, 4);
+        const __m256i hi = _mm256_andnot_si256(bits_to_bytes_32(qh), _mm256_set1_epi8((char)0xF0));
+        return _mm256_or_si256(nibbles_32(x->qs), hi);
+    }
+    case CK_Q8_0:
+        return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)b)->qs);
+    default: { // IQ4_NL
+        const __m128i v = _mm_loadu_si128((const __m128i *)((const block_iq4_nl *)b)->qs), m4 = _mm_set1_epi8(15);
+        return _mm256_set_m128i(_mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), m4)),
+                                _mm_shuffle_epi8(table, _mm_and_si128(v, m4)));
+    }
+    }
+}
+
+static inline float q8w_d(const uint8_t *b) {
+    uint16_t d;
+    memcpy(&d, b, 2);
+    return h2f(d);
+}
+
+// |w| . (q with w's sign): sums of four adjacent products in eight int32 lanes, as floats.
+CK_AVX2 static inline __m256 q8w_dot(__m256i aw, __m256i w, const int8_t *q) {
+    const __m256i qv = _mm256_loadu_si256((const __m256i *)q);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qv, w)), _mm256_set1_epi16(1)));
+}
+
+// One weight row against four token rows (y0, y0 + stride, ...): the block is unpacked once.
+CK_AVX2 static inline __attribute__((always_inline)) void q8w_dot_4tok(int type, int n, const uint8_t *x,
+                                                                       const uint8_t *yb, size_t stride, float *out) {
+    const size_t bx = q8w_block_bytes(type);
+    const __m128i table = _mm_loadu_si128((const __m128i *)ck_kvalues_iq4nl);
+    const block_q8_0 *y0 = (const block_q8_0 *)yb, *y1 = (const block_q8_0 *)(yb + stride);
+    const block_q8_0 *y2 = (const block_q8_0 *)(yb + 2 * stride), *y3 = (const block_q8_0 *)(yb + 3 * stride);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < n / 32; i++) {
+        const uint8_t *b = x + (size_t)i * bx;
+        const float dx = q8w_d(b);
+        const __m256i w = q8w_values(type, b, table);
+        const __m256i aw = _mm256_sign_epi8(w, w);
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y0[i].d)), q8w_dot(aw, w, y0[i].qs), a0);
+        a1 = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y1[i].d)), q8w_dot(aw, w, y1[i].qs), a1);
+        a2 = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y2[i].d)), q8w_dot(aw, w, y2[i].qs), a2);
+        a3 = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y3[i].d)), q8w_dot(aw, w, y3[i].qs), a3);
+    }
+    out[0] = hsum_f32x8(a0);
+    out[1] = hsum_f32x8(a1);
+    out[2] = hsum_f32x8(a2);
+    out[3] = hsum_f32x8(a3);
+}
+
+// Four weight rows (w, w + wstride, ...) against one token row (decode).
+CK_AVX2 static inline __attribute__((always_inline)) void q8w_dot_4rows(int type, int n, const uint8_t *w,
+                                                                        size_t wstride, const block_q8_0 *y, float *out) {
+    const size_t bx = q8w_block_bytes(type);
+    const __m128i table = _mm_loadu_si128((const __m128i *)ck_kvalues_iq4nl);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < n / 32; i++) {
+        const float dy = h2f(y[i].d);
+        const uint8_t *b = w + (size_t)i * bx;
+#define CK_ROW(R, A)                                                                              \
+        {                                                                                         \
+            const uint8_t *br = b + (R) * wstride;                                                \
+            const __m256i v = q8w_values(type, br, table);                                        \
+            A = _mm256_fmadd_ps(_mm256_set1_ps(q8w_d(br) * dy), q8w_dot(_mm256_sign_epi8(v, v), v, y[i].qs), A); \
+        }
+        CK_ROW(0, a0)
+        CK_ROW(1, a1)
+        CK_ROW(2, a2)
+        CK_ROW(3, a3)
+#undef CK_ROW
+    }
+    out[0] = hsum_f32x8(a0);
+    out[1] = hsum_f32x8(a1);
+    out[2] = hsum_f32x8(a2);
+    out[3] = hsum_f32x8(a3);
+}
+
+#define CK_Q8W_KERNELS(NAME, TYPE)                                                                                 \
+    CK_AVX2 static void NAME##_4tok(int n, const uint8_t *x, const uint8_t *y, size_t stride, float *out) {       \
+        q8w_dot_4tok(TYPE, n, x, y, stride, out);                                                                  \
+    }                                                                                                              \
+    CK_AVX2 static void NAME##_4rows(int n, const uint8_t *w, size_t wstride, const block_q8_0 *y, float *out) {  \
+        q8w_dot_4rows(TYPE, n, w, wstride, y, out);                                                                \
+    }
+CK_Q8W_KERNELS(q4_0, CK_Q4_0)
+CK_Q8W_KERNELS(q5_0, CK_Q5_0)
+CK_Q8W_KERNELS(q8_0, CK_Q8_0)
+CK_Q8W_KERNELS(iq4_nl, CK_IQ4_NL)
+#undef CK_Q8W_KERNELS
 #endif
 
 
@@ -239,21 +355,22 @@ static int tiled_type(int type) {
 typedef struct {
     int8_t *w;
     int32_t *sc, *mn;
-    int16_t *sc16;
+    int16_t *sc16, *mn16;
     float *d, *dmin;
     int has_min;
     size_t capacity; // cols
     void *mem;
 } tiled_row;
 
-static _Thread_local tiled_row tiled_buf;
+#define CK_TILED_ROWS 4 // weight rows decoded together (each token group is read once for them)
+static _Thread_local tiled_row tiled_buf[CK_TILED_ROWS];
 
-static tiled_row *tiled_decode(int type, const uint8_t *wrow, int cols) {
-    tiled_row *b = &tiled_buf;
+static tiled_row *tiled_decode(int type, const uint8_t *wrow, int cols, int slot) {
+    tiled_row *b = &tiled_buf[slot];
     if ((size_t)cols > b->capacity) {
         free(b->mem);
         const size_t groups = (size_t)cols / 16, blocks = (size_t)cols / 256;
-        const size_t bytes = (size_t)cols + groups * (4 + 4 + 2) + blocks * 8 + 64;
+        const size_t bytes = (size_t)cols + groups * (4 + 4 + 2 + 2) + blocks * 8 + 64;
         b->mem = NULL;
         if (posix_memalign(&b->mem, 64, bytes) != 0 || !b->mem) abort();
         uint8_t *p = b->mem;
@@ -262,14 +379,18 @@ static tiled_row *tiled_decode(int type, const uint8_t *wrow, int cols) {
         b->mn = (int32_t *)p; p += groups * 4;
         b->d = (float *)p; p += blocks * 4;
         b->dmin = (float *)p; p += blocks * 4;
-        b->sc16 = (int16_t *)p;
+        b->sc16 = (int16_t *)p; p += groups * 2;
+        b->mn16 = (int16_t *)p;
         b->capacity = (size_t)cols;
     }
     const size_t bb = ck_row_bytes(type, 256);
     for (int i = 0; i < cols / 256; i++) {
         b->has_min = ck_kblock_ints(type, wrow + (size_t)i * bb, b->w + 256 * i, b->sc + 16 * i, b->mn + 16 * i,
                                     &b->d[i], &b->dmin[i]);
-        for (int g = 0; g < 16; g++) b->sc16[16 * i + g] = (int16_t)b->sc[16 * i + g];
+        for (int g = 0; g < 16; g++) {
+            b->sc16[16 * i + g] = (int16_t)b->sc[16 * i + g];
+            b->mn16[16 * i + g] = (int16_t)b->mn[16 * i + g];
+        }
     }
     return b;
 }
@@ -301,6 +422,11 @@ static float tiled_dot_c(const tiled_row *b, int cols, const block_q8_K *y) {
 }
 
 #ifdef CK_X86
+// Four activation rows against one decoded weight row: the weights and scales are loaded once
+// per 32 values. All sums are exact integers, so any grouping gives llama.cpp's s1 and s2:
+// - Q2_K, Q4_K, Q5_K (w >= 0): maddubs(w, q) directly (pairs <= 2 * 31 * 127);
+// - Q3_K, Q6_K: w + off (off 4 / 32, so 0..7 / 0..63) times q, less off * sum_g scale[g] * bsum[g];
+// - IQ4_XS: |w| times (q with w's sign). |w|, |q| <= 127 (Q8_K never holds -128): no saturation.
 CK_AVX2 static inline int32_t hsum_i32x8_k(__m256i v) {
     __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0x4e));
@@ -308,57 +434,100 @@ CK_AVX2 static inline int32_t hsum_i32x8_k(__m256i v) {
     return _mm_cvtsi128_si32(r);
 }
 
-// Four activation rows against one decoded weight row: the weights' magnitudes, signs and scales
-// are loaded once per 32 values. |w| <= 127 and |q| <= 127 (Q8_K never holds -128), so maddubs
-// cannot saturate and every sum is exact.
-CK_AVX2 static void tiled_dot4_avx2(const tiled_row *b, int cols, const uint8_t *x, size_t stride, int count,
-                                    float *out) {
+CK_AVX2 static inline __attribute__((always_inline)) void tiled_dot4_body(const tiled_row *b, int cols, const uint8_t *x,
+                                                                          size_t stride, int count, float *out, int mode,
+                                                                          int off) {
     float acc[4] = {0, 0, 0, 0};
+    const __m256i offv = _mm256_set1_epi8((char)off);
     for (int i = 0; i < cols / 256; i++) {
         __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
         const int8_t *w = b->w + 256 * i;
+        const block_q8_K *y[4];
+        for (int k = 0; k < 4; k++) y[k] = (const block_q8_K *)(x + (size_t)(k < count ? k : 0) * stride) + i;
         for (int c = 0; c < 8; c++) {
             const __m256i wv = _mm256_load_si256((const __m256i *)(w + 32 * c));
-            const __m256i aw = _mm256_sign_epi8(wv, wv);
             const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(b->sc16[16 * i + 2 * c + 1]),
                                                  _mm_set1_epi16(b->sc16[16 * i + 2 * c]));
-            for (int k = 0; k < count; k++) {
-                const block_q8_K *y = (const block_q8_K *)(x + (size_t)k * stride) + i;
-                const __m256i qv = _mm256_loadu_si256((const __m256i *)(y->qs + 32 * c));
-                s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qv, wv)), scv));
+            if (mode == 0) {
+                for (int k = 0; k < 4; k++) {
+                    const __m256i qv = _mm256_loadu_si256((const __m256i *)(y[k]->qs + 32 * c));
+                    s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(_mm256_maddubs_epi16(wv, qv), scv));
+                }
+            } else if (mode == 1) {
+                const __m256i uw = _mm256_add_epi8(wv, offv);
+                for (int k = 0; k < 4; k++) {
+                    const __m256i qv = _mm256_loadu_si256((const __m256i *)(y[k]->qs + 32 * c));
+                    s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(_mm256_maddubs_epi16(uw, qv), scv));
+                }
+            } else {
+                const __m256i aw = _mm256_sign_epi8(wv, wv);
+                for (int k = 0; k < 4; k++) {
+                    const __m256i qv = _mm256_loadu_si256((const __m256i *)(y[k]->qs + 32 * c));
+                    s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qv, wv)), scv));
+                }
             }
         }
+        const __m256i sc16 = _mm256_loadu_si256((const __m256i *)(b->sc16 + 16 * i));
+        const __m256i mn16 = _mm256_loadu_si256((const __m256i *)(b->mn16 + 16 * i));
         for (int k = 0; k < count; k++) {
-            const block_q8_K *y = (const block_q8_K *)(x + (size_t)k * stride) + i;
-            float r = (float)hsum_i32x8_k(s[k]) * b->d[i];
-            if (b->has_min) {
-                int32_t s2 = 0;
-                for (int g = 0; g < 16; g++) s2 += b->mn[16 * i + g] * y->bsums[g];
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)y[k]->bsums);
+            int32_t s1 = hsum_i32x8_k(s[k]);
+            if (mode == 1) s1 -= off * hsum_i32x8_k(_mm256_madd_epi16(sc16, bs));
+            float r = (float)s1 * b->d[i];
+            if (mode == 0) {
+                const int32_t s2 = hsum_i32x8_k(_mm256_madd_epi16(mn16, bs));
                 r = fmaf(-b->dmin[i], (float)s2, r);
             }
-            acc[k] = fmaf(r, y->d, acc[k]);
+            acc[k] = fmaf(r, y[k]->d, acc[k]);
         }
     }
     for (int k = 0; k < count; k++) out[k] = acc[k];
+}
+
+CK_AVX2 static void tiled_dot4_avx2(int type, const tiled_row *b, int cols, const uint8_t *x, size_t stride, int count,
+                                    float *out) {
+    switch (type) {
+    case CK_Q2_K:
+    case CK_Q4_K:
+    case CK_Q5_K:
+        tiled_dot4_body(b, cols, x, stride, count, out, 0, 0);
+        break;
+    case CK_Q3_K:
+        tiled_dot4_body(b, cols, x, stride, count, out, 1, 4);
+        break;
+    case CK_Q6_K:
+        tiled_dot4_body(b, cols, x, stride, count, out, 1, 32);
+        break;
+    default:
+        tiled_dot4_body(b, cols, x, stride, count, out, 2, 0);
+        break;
+    }
 }
 #endif
 
 // Rows r0..r1 of a tiled-type job for every token.
 static void matmul_rows_tiled(const uint8_t *w, size_t wrow, int type, int cols, const uint8_t *xq, size_t xq_stride,
                               int ntok, float *out, int out_stride, int r0, int r1) {
-    for (int r = r0; r < r1; r++) {
-        const tiled_row *b = tiled_decode(type, w + (size_t)r * wrow, cols);
 #ifdef CK_X86
-        if (ck_simd_level()) {
+    if (ck_simd_level()) {
+        for (int rb = r0; rb < r1; rb += CK_TILED_ROWS) {
+            const int nr = r1 - rb < CK_TILED_ROWS ? r1 - rb : CK_TILED_ROWS;
+            const tiled_row *b[CK_TILED_ROWS];
+            for (int j = 0; j < nr; j++) b[j] = tiled_decode(type, w + (size_t)(rb + j) * wrow, cols, j);
             for (int t = 0; t < ntok; t += 4) {
                 const int count = ntok - t < 4 ? ntok - t : 4;
-                float o[4];
-                tiled_dot4_avx2(b, cols, xq + (size_t)t * xq_stride, xq_stride, count, o);
-                for (int k = 0; k < count; k++) out[(size_t)(t + k) * out_stride + r] = o[k];
+                for (int j = 0; j < nr; j++) {
+                    float o[4];
+                    tiled_dot4_avx2(type, b[j], cols, xq + (size_t)t * xq_stride, xq_stride, count, o);
+                    for (int k = 0; k < count; k++) out[(size_t)(t + k) * out_stride + rb + j] = o[k];
+                }
             }
-            continue;
         }
+        return;
+    }
 #endif
+    for (int r = r0; r < r1; r++) {
+        const tiled_row *b = tiled_decode(type, w + (size_t)r * wrow, cols, 0);
         for (int t = 0; t < ntok; t++)
             out[(size_t)t * out_stride + r] = tiled_dot_c(b, cols, (const block_q8_K *)(xq + (size_t)t * xq_stride));
     }
@@ -403,6 +572,34 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
         }
         return;
     }
+#ifdef CK_X86
+    if (ck_simd_level() && (job->type == CK_Q4_0 || job->type == CK_Q5_0 || job->type == CK_Q8_0 ||
+                            (job->type == CK_IQ4_NL && c->ntok >= 2))) {
+        void (*tok4)(int, const uint8_t *, const uint8_t *, size_t, float *) =
+            job->type == CK_Q4_0 ? q4_0_4tok : job->type == CK_Q5_0 ? q5_0_4tok : job->type == CK_Q8_0 ? q8_0_4tok : iq4_nl_4tok;
+        for (; t + 4 <= c->ntok; t += 4) {
+            const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
+            for (int r = r0; r < r1; r++) {
+                float o[4];
+                tok4(c->cols, w + (size_t)r * wrow, x, c->xq_stride, o);
+                for (int k = 0; k < 4; k++) job->out[(size_t)(t + k) * job->out_stride + r] = o[k];
+            }
+        }
+        if (job->type != CK_IQ4_NL) {
+            // Remaining tokens one at a time, four rows per pass.
+            void (*rows4)(int, const uint8_t *, size_t, const block_q8_0 *, float *) =
+                job->type == CK_Q4_0 ? q4_0_4rows : job->type == CK_Q5_0 ? q5_0_4rows : q8_0_4rows;
+            for (; t < c->ntok; t++) {
+                const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
+                float *out = job->out + (size_t)t * job->out_stride;
+                int r = r0;
+                for (; r + 4 <= r1; r += 4) rows4(c->cols, w + (size_t)r * wrow, wrow, (const block_q8_0 *)x, out + r);
+                for (; r < r1; r++) out[r] = ck_vec_dot(job->type, c->cols, w + (size_t)r * wrow, x);
+            }
+            return;
+        }
+    }
+#endif
     if (c->ntok >= 2 && job->type == CK_IQ4_NL) {
         // llamafile_sgemm (GGML_USE_LLAMAFILE) takes every batch of 2+ rows: tinyBLAS_Q0_AVX.
         for (; t < c->ntok; t++) {
