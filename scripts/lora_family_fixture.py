@@ -69,6 +69,9 @@ from pathlib import Path
 import numpy as np
 import gguf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lora_fixture_gen import write_safetensors  # noqa: E402  (F16 PEFT safetensors, shared)
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "Tests" / "ModelTests" / "Fixtures"
 MERGED_DIR = REPO / "models" / "lora-merged"
@@ -153,18 +156,6 @@ def make_adapter(spec: dict, shapes: dict[str, tuple[int, int]]) -> dict[str, np
     for name, t in out.items():
         assert np.array_equal(t.astype(np.float16).astype(np.float32), t), name
     return out
-
-
-def write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
-    header, body = {"__metadata__": {"format": "pt"}}, bytearray()
-    for name in sorted(tensors):
-        data = tensors[name].astype("<f2").tobytes()  # exact: see make_adapter
-        header[name] = {"dtype": "F16", "shape": list(tensors[name].shape), "data_offsets": [len(body), len(body) + len(data)]}
-        body += data
-    js = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    js += b" " * ((8 - len(js) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(js)) + js + bytes(body))
 
 
 def write_adapter(name: str, spec: dict, tensors: dict[str, np.ndarray]) -> Path:

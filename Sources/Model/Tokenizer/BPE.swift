@@ -20,7 +20,7 @@ struct BPEMerges {
         table[Self.key(l, r)]
     }
 
-    private struct Bigram {
+    private struct Bigram: HeapOrdered {
         let rank: Int32
         let left: Int32
         let right: Int32
@@ -34,50 +34,6 @@ struct BPEMerges {
         }
     }
 
-    /// A binary min-heap of bigrams.
-    private struct Heap {
-        var items: [Bigram] = []
-
-        var isEmpty: Bool { items.isEmpty }
-
-        mutating func push(_ b: Bigram) {
-            items.append(b)
-            var i = items.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                if items[i].before(items[p]) {
-                    items.swapAt(i, p)
-                    i = p
-                } else {
-                    break
-                }
-            }
-        }
-
-        mutating func pop() -> Bigram {
-            let top = items[0]
-            let last = items.removeLast()
-            if !items.isEmpty {
-                items[0] = last
-                var i = 0
-                let n = items.count
-                while true {
-                    let l = 2 * i + 1
-                    if l >= n { break }
-                    var m = l
-                    let r = l + 1
-                    if r < n && items[r].before(items[l]) { m = r }
-                    if items[m].before(items[i]) {
-                        items.swapAt(i, m)
-                        i = m
-                    } else {
-                        break
-                    }
-                }
-            }
-            return top
-        }
-    }
 
     /// Merges `symbols` (one id per initial symbol) lowest rank first, leftmost on ties, until no
     /// adjacent pair has a merge. Returns the surviving symbol ids in order.
@@ -92,8 +48,8 @@ struct BPEMerges {
             prev[i] = Int32(i - 1)
             next[i] = i + 1 < n ? Int32(i + 1) : -1
         }
-        var heap = Heap()
-        heap.items.reserveCapacity(n * 2)
+        var heap = BinaryHeap<Bigram>()
+        heap.reserveCapacity(n * 2)
 
         @inline(__always)
         func tryAdd(_ l: Int32, _ r: Int32) {

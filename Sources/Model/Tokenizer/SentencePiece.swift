@@ -215,7 +215,7 @@ enum SentencePiece {
         var next: Int32
     }
 
-    private struct Bigram {
+    private struct Bigram: HeapOrdered {
         var left: Int32
         var right: Int32
         var score: Float
@@ -228,43 +228,6 @@ enum SentencePiece {
         }
     }
 
-    /// A binary max-heap in `before` order.
-    private struct Heap {
-        var items: [Bigram] = []
-
-        var isEmpty: Bool { items.isEmpty }
-
-        mutating func push(_ b: Bigram) {
-            items.append(b)
-            var i = items.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                if !items[i].before(items[p]) { break }
-                items.swapAt(i, p)
-                i = p
-            }
-        }
-
-        mutating func pop() -> Bigram {
-            let top = items[0]
-            let last = items.removeLast()
-            if !items.isEmpty {
-                items[0] = last
-                var i = 0
-                let n = items.count
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var m = i
-                    if l < n && items[l].before(items[m]) { m = l }
-                    if r < n && items[r].before(items[m]) { m = r }
-                    if m == i { break }
-                    items.swapAt(i, m)
-                    i = m
-                }
-            }
-            return top
-        }
-    }
 
     /// llama.cpp's llm_tokenizer_spm_session::tokenize on one raw fragment: `bytes[start ..<
     /// start + count]`, with a space put in front when `prefixSpace`, every space escaped to "▁".
@@ -310,8 +273,8 @@ enum SentencePiece {
                                       next: offs == total ? -1 : Int32(k + 1)))
             }
 
-            var heap = Heap()
-            heap.items.reserveCapacity(symbols.count)
+            var heap = BinaryHeap<Bigram>()
+            heap.reserveCapacity(symbols.count)
             func tryAdd(_ left: Int32, _ right: Int32) {
                 if left < 0 || right < 0 { return }
                 let l = symbols[Int(left)], r = symbols[Int(right)]
