@@ -110,12 +110,6 @@ void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int n) {
 // Several rows or tokens at a time, each row's sum in the order of quants.c's one-row kernels.
 
 #ifdef CK_X86
-CK_AVX2 static inline __m256i nibbles_32(const uint8_t *qs) {
-    const __m128i tmp = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F)); // low nibbles: values 0..15, high: 16..31
-}
-
 CK_AVX2 static inline __m256 dot_u8_i8_to_f32(__m256i u, __m256i s) {
     const __m256i p16 = _mm256_maddubs_epi16(u, s);
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
@@ -124,15 +118,6 @@ CK_AVX2 static inline __m256 dot_u8_i8_to_f32(__m256i u, __m256i s) {
 CK_AVX2 static inline __m256 dot_i8_i8_to_f32(__m256i a, __m256i b) {
     // maddubs needs an unsigned operand: |a| * (b with a's sign).
     return dot_u8_i8_to_f32(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-}
-
-// Two adjacent halves (d and m of a Q4_1 block, d and s of a Q8_1 block) as floats in lanes 0, 1.
-// One 32-bit load and one conversion: converting each half on its own made the compiler merge
-// into a live register and serialise the loop on it.
-CK_AVX2 static inline __m128 two_halves(const uint16_t *p) {
-    int32_t bits;
-    memcpy(&bits, p, 4);
-    return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
 }
 
 // Four weight rows against one activation row (decode): four independent accumulation chains
@@ -221,15 +206,6 @@ CK_AVX2 static void dot4s_q4_1_q8_1_avx2(int n, const block_q4_1 *x, const block
 // with w's sign), four bytes a lane), acc), then hsum_f32x8 (quants.c's dot_*_avx2 and the
 // single-accumulator IQ4_NL kernel tinyBLAS uses for batches).
 
-// 32 bits -> 32 bytes, 0xFF where the bit is set (byte e <- bit e), as quants.c.
-CK_AVX2 static inline __m256i bits_to_bytes_32(uint32_t bits) {
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-}
-
 static inline size_t q8w_block_bytes(int type) {
     return type == CK_Q5_0 ? sizeof(block_q5_0) : type == CK_Q8_0 ? sizeof(block_q8_0) : sizeof(block_q4_0);
 }
@@ -243,7 +219,7 @@ CK_AVX2 static inline __attribute__((always_inline)) __m256i q8w_values(int type
         const block_q5_0 *x = (const block_q5_0 *)b;
         uint32_t qh;
         memcpy(&qh, x->qh, 4);
-        const __m256i hi = _mm256_andnot_si256(bits_to_bytes_32(qh), _mm256_set1_epi8((char)0xF0));
+        const __m256i hi = _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8((char)0xF0));
         return _mm256_or_si256(nibbles_32(x->qs), hi);
     }
     case CK_Q8_0:

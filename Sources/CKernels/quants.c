@@ -981,21 +981,6 @@ void ck_vec_dot_float_batch(int type, int n, const void *w, const void *const *x
 // ---------------------------------------------------------------- AVX2 dot products
 
 #ifdef CK_X86
-CK_AVX2 static inline __m256i nibbles_32(const uint8_t *qs) {
-    const __m128i tmp = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F)); // low nibbles: values 0..15, high: 16..31
-}
-
-// 32 bits -> 32 bytes, 0xFF where the bit is set (byte e <- bit e).
-CK_AVX2 static inline __m256i bits_to_bytes(uint32_t bits) {
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-}
-
 // Sums of 4 adjacent u8*i8 products in eight int32 lanes (no saturation for the ranges used here).
 CK_AVX2 static inline __m256i dot4_u8_i8(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -1045,13 +1030,6 @@ CK_AVX2 static float dot_q4_0_avx2(int n, const void *vx, const void *vy) {
         acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(dot4_i8_i8(qx, qy)), acc);
     }
     return hsum_f32x8(acc);
-}
-
-// Two adjacent halves (d and m of a block, d and s of a Q8_1 block) as floats in lanes 0, 1.
-CK_AVX2 static inline __m128 two_halves(const uint16_t *p) {
-    int32_t bits;
-    memcpy(&bits, p, 4);
-    return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
 }
 
 CK_AVX2 static float dot_q4_1_avx2(int n, const void *vx, const void *vy) {
