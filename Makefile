@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run game test build deps models test-models bench bench-tui clean organism organism-venv organism-status
+.PHONY: run game test build deps models test-models bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
 
 # The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
 run: deps models build
@@ -39,6 +39,16 @@ bench: deps models test-models
 	bash scripts/bench-vs-llamacpp.sh
 	BENCH_SKIP_BUILD=1 bash scripts/bench-vs-llamacpp.sh --model models/quant/SmolLM2-135M-Instruct.Q4_K_M.gguf
 	BENCH_SKIP_BUILD=1 bash scripts/bench-vs-llamacpp.sh --model models/gemma-3-270m-q4_k_m.gguf
+
+# Coverage-guided fuzzing of every reader of untrusted files (fuzz/README.md): FUZZ_SECONDS per
+# target (default 60), or FUZZ_RUNS executions each; FUZZ_TARGETS picks targets. Resumes its corpus.
+fuzz: deps models
+	bash scripts/fuzz.sh
+
+# The fuzz seeds (committed; rerun after changing fuzz/make_seeds.py).
+fuzz-seeds: deps models test-models
+	$(SWIFT) build -c release --product workbench
+	bench/.venv/bin/python fuzz/make_seeds.py
 
 # Keystroke-to-screen latency of the full-screen workbench while the model generates (tmux).
 bench-tui: deps models build

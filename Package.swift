@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "workbench", targets: ["CLI"]),
         .library(name: "Model", targets: ["Model"]),
+        // The fuzz targets' driver: `workbench-fuzz replay` here, coverage-guided under `make fuzz`.
+        .executable(name: "workbench-fuzz", targets: ["FuzzDriver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,11 +38,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets over every reader of untrusted files (fuzz/README.md), and their driver.
+        .target(name: "FuzzTargets", dependencies: ["TUI", "Workbench", "Techniques", "Model"]),
+        .target(name: "CFuzzer"),
+        .executableTarget(name: "FuzzDriver", dependencies: ["FuzzTargets", "CFuzzer"]),
         .target(name: "TestSupport", dependencies: ["Model"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TechniquesTests", dependencies: ["Techniques", "TestSupport"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TestSupport"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Workbench", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

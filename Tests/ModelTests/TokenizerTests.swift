@@ -167,6 +167,17 @@ final class TokenizerTests: XCTestCase {
         return s
     }
 
+    /// The bytes whose byte-level character is not in SmolLM2's tokenizer.ggml.tokens, as gguf's
+    /// GGUFReader lists them (bytes_to_unicode over the token list). llama.cpp drops them when it
+    /// encodes (the tokenizer-bpe fuzz target's first finding, fuzz/crashes/tokenizer-bpe/), and so do we.
+    func testBytesWithoutATokenAreListedAndDropped() throws {
+        let t = try tokenizer()
+        XCTAssertEqual(t.bytesWithoutToken, [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D, 0xC0, 0xC1, 0xF1, 0xF2,
+                                             0xF5, 0xF6, 0xF7, 0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE, 0xFF])
+        let text = "a\u{9F9FF}b"  // UTF-8 F2 9F A7 BF: the lead byte has no token
+        XCTAssertEqual(t.decodeBytes(t.encode(text, parseSpecial: false, addBOS: false)), [0x61, 0x9F, 0xA7, 0xBF, 0x62])
+    }
+
     func testRoundTripRandomStrings() throws {
         let t = try tokenizer()
         var rng = SeededGenerator(seed: 0x5EED)

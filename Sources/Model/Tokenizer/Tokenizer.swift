@@ -401,6 +401,16 @@ public final class Tokenizer: @unchecked Sendable {
         kind == .spm ? vocabIndex.find(text) : textToID[text]
     }
 
+    /// Bytes a byte-level BPE vocabulary has no token for, in order (none for SentencePiece, which
+    /// has byte tokens or an unknown token). Encoding drops them, as llama.cpp does, so text that
+    /// holds one does not decode back to itself.
+    public var bytesWithoutToken: [UInt8] {
+        guard kind == .bpe else { return [] }
+        return (0...255).filter { b in
+            id(of: String(Character(Unicode.Scalar(ByteLevel.byteToScalar[b])!))) == nil
+        }.map(UInt8.init)
+    }
+
     /// Whether `id` is a control (or unknown) token, which renders only with renderSpecial.
     public func isControl(_ id: TokenID) -> Bool {
         guard id >= 0 && Int(id) < attrs.count else { return false }
