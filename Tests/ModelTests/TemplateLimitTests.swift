@@ -43,6 +43,36 @@ final class TemplateLimitTests: XCTestCase {
         XCTAssertLessThan(message.utf8.count, 1000, "error too long", file: file, line: line)
     }
 
+    // MARK: - Value depth
+
+    /// Nesting built at render time, not in the source: each would overflow the stack when the
+    /// value is freed, compared or printed (the fuzz target found the first one).
+    func testValuesNestedInALoopStopAtTheDepthLimit() {
+        for source in [
+            "{% set ns = namespace(v=[]) %}{% for i in range(100000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v | length }}",
+            "{% set ns = namespace(v={}) %}{% for i in range(100000) %}{% set ns.v = {'a': ns.v} %}{% endfor %}x",
+            "{% set ns = namespace(cur=none) %}{% for i in range(100000) %}{% set ns.cur = namespace(n=ns.cur) %}{% endfor %}x",
+            "{% set ns = namespace(v=[1]) %}{% for i in range(100000) %}{% set ns.v = (ns.v, 1) %}{% endfor %}x",
+        ] {
+            assertMentions(renderError(source), "a value nests deeper than 64 levels")
+        }
+    }
+
+    func testANamespaceHoldingItselfIsTooDeepWhenWrapped() {
+        assertMentions(renderError("{% set ns = namespace(me=none) %}{% set ns.me = ns %}{{ [ns] | length }}"),
+                       "a value nests deeper than 64 levels")
+    }
+
+    func testValuesUpToTheDepthLimitRender() throws {
+        var limits = ChatTemplateLimits.standard
+        limits.valueDepth = 5
+        let four = "{{ [[[[1]]]] | length }}"
+        XCTAssertEqual(try ChatTemplate(source: four, limits: limits).render(messages: user, addGenerationPrompt: true), "1")
+        assertMentions(renderError("{{ [[[[[[1]]]]]] | length }}", limits: limits), "deeper than 5 levels")
+        let loop = "{% set ns = namespace(v=[]) %}{% for i in range(60) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v | length }}"
+        XCTAssertEqual(try render(loop), "1")
+    }
+
     // MARK: - Parse depth
 
     func testDeepParenthesesAreAParseErrorNotAStackOverflow() {

@@ -45,6 +45,10 @@ public struct ChatTemplateLimits: Sendable, Equatable {
     public var outputBytes = 1 << 20
     /// Items in any one list the template builds (`*`, `+`, `range`, filters).
     public var listLength = 100_000
+    /// Containers inside containers in any value the template builds (`[ns.v]` in a loop, a chain
+    /// of namespaces, `batch` applied again and again): deeper values would overflow the stack
+    /// when compared, printed or freed. A namespace holding itself counts as too deep.
+    public var valueDepth = 64
     /// Loop iterations in one render, all loops together (and the per-item work of filters such
     /// as `unique`, `join` or `map`).
     public var iterations = 1_000_000

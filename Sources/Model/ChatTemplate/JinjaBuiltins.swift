@@ -24,6 +24,7 @@ extension JinjaInterpreter {
                 for pair in initial.pairs { object[pair.key] = pair.value }
             }
             for pair in args.keyword { object[pair.name] = pair.value }
+            try checkDepth(.object(object), loc)
             return name == "dict" ? .object(object) : .namespace(JinjaNamespace(object))
         case "range":
             let ints = try args.positional.map { value -> Int in

@@ -114,10 +114,20 @@ final class JinjaInterpreter {
     func checked(_ value: JinjaValue, _ loc: JinjaSourceLocation?) throws -> JinjaValue {
         switch value {
         case .string(let s): try checkStringSize(s.utf8.count, loc)
-        case .array(let a): try checkListLength(a.count, loc)
+        case .array(let a):
+            try checkListLength(a.count, loc)
+            try checkDepth(value, loc)
+        case .object, .namespace: try checkDepth(value, loc)
         default: break
         }
         return value
+    }
+
+    /// Throws when a container the template built nests deeper than the limit.
+    func checkDepth(_ value: JinjaValue, _ loc: JinjaSourceLocation?) throws {
+        if value.nestingDepth(limit: limits.valueDepth + 1) > limits.valueDepth {
+            throw limitError("a value nests deeper than \(limits.valueDepth) levels", loc)
+        }
     }
 
     /// `value`'s `str()`, or an error when it would exceed the string limit.
@@ -303,13 +313,16 @@ final class JinjaInterpreter {
         case .name(let name, _):
             return lookup(name)
         case .list(let items), .tuple(let items):
-            return .array(try items.map { try evaluate($0) })
+            let value = JinjaValue.array(try items.map { try evaluate($0) })
+            try checkDepth(value, nil)
+            return value
         case .dict(let pairs):
             var object = JinjaObject()
             for pair in pairs {
                 let key = try evaluate(pair.key)
                 object[try str(key, nil)] = try evaluate(pair.value)
             }
+            try checkDepth(.object(object), nil)
             return .object(object)
         case .attribute(let base, let name, _):
             return attribute(of: try evaluate(base), name)

@@ -30,6 +30,29 @@ public enum JinjaValue: Sendable, Equatable {
     case function(JinjaFunction)
 }
 
+extension JinjaValue {
+    /// How many containers (lists, dicts, namespaces) nest in this value, counted up to `limit`: a
+    /// deeper value, or one that holds itself through a namespace, gives `limit`. The recursion
+    /// never goes deeper than `limit`.
+    func nestingDepth(limit: Int) -> Int {
+        guard limit > 0 else { return 0 }
+        func deepest<S: Sequence>(_ children: S) -> Int where S.Element == JinjaValue {
+            var most = 0
+            for child in children {
+                most = max(most, child.nestingDepth(limit: limit - 1))
+                if most + 1 >= limit { break }
+            }
+            return most + 1
+        }
+        switch self {
+        case .array(let items): return deepest(items)
+        case .object(let object): return deepest(object.values)
+        case .namespace(let ns): return deepest(ns.attributes.values)
+        default: return 0
+        }
+    }
+}
+
 /// An insertion-ordered string-keyed dictionary (Python `dict` semantics for the keys
 /// chat templates use). Dictionary literals keep their written order.
 public struct JinjaObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
@@ -59,6 +82,8 @@ public struct JinjaObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
+    /// The values, in no particular order.
+    var values: Dictionary<String, JinjaValue>.Values { storage.values }
 
     /// Key/value pairs in insertion order.
     public var pairs: [(key: String, value: JinjaValue)] {
