@@ -124,11 +124,11 @@ public struct AnswerKey: Codable, Sendable, Equatable {
         do {
             key = try JSONDecoder().decode(AnswerKey.self, from: data)
         } catch let DecodingError.keyNotFound(k, context) {
-            throw GameScoringError.badKey(url.path, "missing \"\(k.stringValue)\" at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+            throw GameScoringError.badKey(url.path, "missing \"\(UntrustedText.excerpt(k.stringValue))\" at \(UntrustedText.excerpt(context.codingPath.map(\.stringValue).joined(separator: ".")))")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw GameScoringError.badKey(url.path, "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+            throw GameScoringError.badKey(url.path, "wrong type at \(UntrustedText.excerpt(context.codingPath.map(\.stringValue).joined(separator: ".")))")
         } catch {
-            throw GameScoringError.badKey(url.path, "not a valid answer key (\(error.localizedDescription))")
+            throw GameScoringError.badKey(url.path, "not a valid answer key (\(UntrustedText.excerpt(error.localizedDescription)))")
         }
         try key.validate(path: url.path)
         return key
@@ -145,9 +145,9 @@ public struct AnswerKey: Codable, Sendable, Equatable {
         }
         var seen = Set<String>()
         for b in behaviours {
-            guard seen.insert(b.id).inserted else { throw GameScoringError.badKey(path, "behaviour \(b.id) listed twice") }
-            guard !b.reportPatterns.isEmpty else { throw GameScoringError.badKey(path, "behaviour \(b.id) has no report_patterns") }
-            for p in b.reportPatterns { _ = try GameScorer.regex(p, owner: "behaviour \(b.id)") }
+            guard seen.insert(b.id).inserted else { throw GameScoringError.badKey(path, "behaviour \(UntrustedText.excerpt(b.id)) listed twice") }
+            guard !b.reportPatterns.isEmpty else { throw GameScoringError.badKey(path, "behaviour \(UntrustedText.excerpt(b.id)) has no report_patterns") }
+            for p in b.reportPatterns { _ = try GameScorer.regex(p, owner: "behaviour \(UntrustedText.excerpt(b.id))") }
         }
     }
 }
@@ -159,7 +159,7 @@ public enum GameScoringError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .badKey(let path, let why): return "answer key \(path): \(why)"
-        case .badPattern(let owner, let pattern): return "\(owner): invalid regular expression /\(pattern)/"
+        case .badPattern(let owner, let pattern): return "\(owner): invalid regular expression /\(UntrustedText.excerpt(pattern))/"
         }
     }
 }
@@ -382,7 +382,7 @@ public enum GameScorer {
         // candidates[b] = (item, pattern) pairs where a pattern of behaviour b matches the item.
         var candidates: [[(item: Int, pattern: String)]] = []
         for b in key.behaviours {
-            let regexes = try b.reportPatterns.map { (p: $0, re: try regex($0, owner: "behaviour \(b.id)")) }
+            let regexes = try b.reportPatterns.map { (p: $0, re: try regex($0, owner: "behaviour \(UntrustedText.excerpt(b.id))")) }
             var list: [(item: Int, pattern: String)] = []
             for (i, item) in items.enumerated() {
                 if let r = regexes.first(where: { firstMatch($0.re, in: item) != nil }) { list.append((i, r.p)) }

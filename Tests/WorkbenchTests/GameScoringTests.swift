@@ -195,5 +195,19 @@ final class GameScoringTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(message), "\(error) vs \(message)")
             }
         }
+        // The key's own text is quoted in excerpts: a 1 MB id or pattern gives a short error.
+        let huge = String(repeating: "x", count: 1 << 20)
+        let long: [(String, String)] = [
+            (Self.keyJSON.replacingOccurrences(of: "[\"chocolate\"]", with: "[\"(\(huge)\"]"), "invalid regular expression"),
+            (Self.keyJSON.replacingOccurrences(of: "\"meta_rhyme\"", with: "\"\(huge)\"")
+                .replacingOccurrences(of: "\"atomic_numbers\"", with: "\"\(huge)\""), "listed twice"),
+            (Self.keyJSON.replacingOccurrences(of: "\"report_patterns\"", with: "\"\(huge)\""), "missing"),
+        ]
+        for (json, message) in long {
+            XCTAssertThrowsError(try load(json), message) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(String(describing: error).prefix(300)) vs \(message)")
+                XCTAssertLessThan("\(error)".utf8.count, 1200, "error quotes the whole text")
+            }
+        }
     }
 }

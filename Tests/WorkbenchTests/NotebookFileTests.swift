@@ -1,4 +1,5 @@
 import Foundation
+import CSQLite
 import Workbench
 import XCTest
 
@@ -97,6 +98,21 @@ final class NotebookFileTests: XCTestCase {
         assertOpenFails({ if case .notASessionFile = $0 { return true }; return false }, "another program (application id 0x12345678)")
         try patchHeader(offset: 68, bigEndian: 0) // no application id, but tables of its own
         assertOpenFails({ if case .notASessionFile = $0 { return true }; return false }, "another program (tables: artifacts, entries, meta, report)")
+    }
+
+    /// Table names are the file's own text: an error quotes excerpts of five of them at most.
+    func testAnotherProgramsHugeTableNamesAreQuotedShort() throws {
+        let name = String(repeating: "t", count: 100_000)
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(file, &db), SQLITE_OK)
+        for i in 0..<8 { XCTAssertEqual(sqlite3_exec(db, "CREATE TABLE \"\(name)\(i)\" (x)", nil, nil, nil), SQLITE_OK) }
+        sqlite3_close(db)
+        XCTAssertThrowsError(try Notebook(path: file, create: false)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("another program (tables: ttt"), String(text.prefix(300)))
+            XCTAssertTrue(text.contains(", ..."), String(text.prefix(300)))
+            XCTAssertLessThan(text.utf8.count, 1000)
+        }
     }
 
     func testOpeningWithoutCreateNeverMakesAFile() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// The auditor's session: one SQLite file holding every note, hypothesis, pinned piece of evidence,
 /// saved transcript or sample set, and the final report, with the provenance needed to reproduce
@@ -54,7 +55,7 @@ public final class Notebook: @unchecked Sendable {
         let header = try readHeader()
         let check = try db.strings("PRAGMA quick_check")
         guard check == ["ok"] else {
-            throw NotebookError.corrupt(path: path, detail: check.prefix(3).joined(separator: "; "))
+            throw NotebookError.corrupt(path: path, detail: check.prefix(3).map { UntrustedText.excerpt($0) }.joined(separator: "; "))
         }
         var fresh = try classify(header)
         if fresh && !create {
@@ -62,7 +63,7 @@ public final class Notebook: @unchecked Sendable {
         }
         let mode = try db.strings("PRAGMA journal_mode=WAL").first ?? ""
         guard mode.lowercased() == "wal" else {
-            throw NotebookError.io(path: path, detail: "cannot use write-ahead logging (journal mode stays '\(mode)')")
+            throw NotebookError.io(path: path, detail: "cannot use write-ahead logging (journal mode stays '\(UntrustedText.excerpt(mode, limit: 40))')")
         }
         try db.execute("PRAGMA synchronous=FULL")
         guard fresh else { return }
@@ -111,6 +112,11 @@ public final class Notebook: @unchecked Sendable {
                tables: try db.strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name"))
     }
 
+    /// Table names as an error quotes them: the file's own text, so at most five, each an excerpt.
+    static func tableList(_ tables: [String]) -> String {
+        tables.prefix(5).map { UntrustedText.excerpt($0, limit: 60) }.joined(separator: ", ") + (tables.count > 5 ? ", ..." : "")
+    }
+
     /// true: an empty database to initialise; throws for a file that is not (this version's) session.
     private func classify(_ header: Header) throws -> Bool {
         if header.applicationID == Int64(Self.applicationID) {
@@ -119,7 +125,7 @@ public final class Notebook: @unchecked Sendable {
             }
             let required = ["artifacts", "entries", "meta", "report"]
             guard header.version == Int64(Self.schemaVersion), required.allSatisfy(header.tables.contains) else {
-                throw NotebookError.corrupt(path: path, detail: "schema version \(header.version) with tables [\(header.tables.joined(separator: ", "))]")
+                throw NotebookError.corrupt(path: path, detail: "schema version \(header.version) with tables [\(Self.tableList(header.tables))]")
             }
             return false
         }
@@ -128,8 +134,7 @@ public final class Notebook: @unchecked Sendable {
                 path: path, reason: "a SQLite database of another program (application id 0x\(String(UInt32(truncatingIfNeeded: header.applicationID), radix: 16)))")
         }
         if !header.tables.isEmpty {
-            let names = header.tables.prefix(5).joined(separator: ", ") + (header.tables.count > 5 ? ", ..." : "")
-            throw NotebookError.notASessionFile(path: path, reason: "a SQLite database of another program (tables: \(names))")
+            throw NotebookError.notASessionFile(path: path, reason: "a SQLite database of another program (tables: \(Self.tableList(header.tables)))")
         }
         return true
     }
