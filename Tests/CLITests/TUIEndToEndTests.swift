@@ -69,6 +69,38 @@ final class TUIEndToEndTests: XCTestCase {
         try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
     }
 
+    /// Every tiny family fixture (`make test-models`) in the full-screen workbench: it opens, the
+    /// status bar names it, and a message goes through the file's own chat template into a reply
+    /// that the context counter counts.
+    func testEveryTinyFamilyChatsInTheTUI() throws {
+        let binary = try Binary.path()
+        let root = URL(fileURLWithPath: DefaultModel.path).deletingLastPathComponent()
+        for (file, name) in [("fixtures/llama3-tiny.Q4_K_M.gguf", "llama3-tiny"), ("fixtures/qwen2-tiny.Q8_0.gguf", "qwen2-tiny"),
+                             ("fixtures/qwen3-tiny.gguf", "qwen3-tiny"), ("fixtures/gemma2-tiny.Q4_K_M.gguf", "gemma2-tiny")] {
+            let path = root.appendingPathComponent(file).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                XCTFail("\(file) missing: run `make test-models`")
+                continue
+            }
+            let sessionFile = dir.appendingPathComponent("\(name).session").path
+            let command = "'\(binary)' --model '\(path)' --threads 2 --session '\(sessionFile)'; echo EXIT=$?; sleep 600"
+            try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "34", command])
+            try waitFor("the workbench to open on \(name)") { $0.contains("1 Chat") && $0.contains(name) }
+            try send("-l", "Hello")
+            try send("Enter")
+            let done = try waitFor("\(name)'s reply", seconds: 120) { screen in
+                guard !screen.contains("● Chat"), let r = screen.range(of: #"ctx \d+/"#, options: .regularExpression) else { return false }
+                return (Int(screen[r].dropFirst(4).dropLast()) ?? 0) > 0
+            }
+            let used = done.range(of: #"ctx \d+/"#, options: .regularExpression).map { Int(done[$0].dropFirst(4).dropLast()) ?? 0 } ?? 0
+            // The prompt alone is more than 5 tokens in every template; the reply adds to it.
+            XCTAssertGreaterThan(used, 6, "\(name): the prompt and the reply are in the context:\n\(done)")
+            try send("C-c")
+            try waitFor("the workbench on \(name) to exit") { $0.contains("EXIT=0") }
+            _ = try? tmux(["kill-session", "-t", session])
+        }
+    }
+
     /// The model file truncated while the workbench has it mapped: the next forward pass faults
     /// (SIGBUS); the terminal leaves the alternate screen with its modes restored, one line says
     /// what happened, and the exit status says SIGBUS, with no backtracer waiting in front.
