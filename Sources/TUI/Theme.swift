@@ -152,16 +152,25 @@ public struct Theme: Equatable, Sendable {
         return ProjectFiles.locate("themes")
     }
 
+    /// Every theme `load(named:)` finds: the files in `directory` and the built-in ones.
     public static func available() -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return files.filter { $0.hasSuffix(".theme") }.map { String($0.dropLast(6)) }.sorted()
+        let named = files.filter { $0.hasSuffix(".theme") }.map { String($0.dropLast(6)) }
+        return Set(named + builtIn.keys).sorted()
     }
 
+    /// A theme by name: `directory/NAME.theme` when there is one (a user's own, or an edited
+    /// shipped theme in a checkout), else the built-in theme of that name, so the shipped themes
+    /// work wherever the binary runs.
     public static func load(named name: String) throws -> Theme {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
             throw ParseError(file: UntrustedText.excerpt(name), line: 0, message: "a theme name is letters, digits, - and _")
         }
-        return try load(from: directory.appendingPathComponent(name + ".theme"))
+        let url = directory.appendingPathComponent(name + ".theme")
+        if !FileManager.default.fileExists(atPath: url.path), let source = builtIn[name] {
+            return try Theme(name: name, source: source, file: "built-in \(name).theme")
+        }
+        return try load(from: url)
     }
 
     public static func load(from url: URL) throws -> Theme {

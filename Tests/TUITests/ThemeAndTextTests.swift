@@ -4,6 +4,34 @@ import Workbench
 import XCTest
 
 final class ThemeTests: XCTestCase {
+    /// The themes ship inside the binary (scripts/embed-themes.py): the embedded text is the files'.
+    func testBuiltInThemesAreTheShippedFiles() throws {
+        let dir = Fixtures.root.appendingPathComponent("themes")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".theme") }
+        XCTAssertEqual(Set(files.map { String($0.dropLast(6)) }), Set(Theme.builtIn.keys), "rerun scripts/embed-themes.py")
+        for file in files {
+            var text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            while text.hasSuffix("\n") { text.removeLast() }
+            XCTAssertEqual(Theme.builtIn[String(file.dropLast(6))], text, "\(file): rerun scripts/embed-themes.py")
+        }
+    }
+
+    /// Outside a checkout (no themes directory to be found), the shipped themes still load by name
+    /// and are listed; a theme file in the directory wins over the built-in one of its name.
+    func testThemesLoadByNameWithoutAThemesDirectory() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-themes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty); unsetenv("WORKBENCH_THEMES") }
+        setenv("WORKBENCH_THEMES", empty.path, 1)
+        XCTAssertEqual(Theme.available(), ["dark", "high-contrast", "light"])
+        XCTAssertEqual(try Theme.load(named: "dark").name, "dark")
+        XCTAssertThrowsError(try Theme.load(named: "nope")) { error in
+            XCTAssertTrue("\(error)".contains("available: dark, high-contrast, light"), "\(error)")
+        }
+        try "name = mine\nnormal = 1 2\n".write(to: empty.appendingPathComponent("dark.theme"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Theme.load(named: "dark").name, "mine")
+    }
+
     func testShippedThemesParseAndDefineEveryRoleAtEveryDepth() throws {
         let dir = Fixtures.root.appendingPathComponent("themes")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".theme") }
