@@ -107,7 +107,7 @@ def matrix(w, name: str, data: np.ndarray, qtype: str) -> None:
 
 
 def micro_model(path: Path, arch: str, qtype: str = "Q8_0", seed: int = 7, ctx: int = 256,
-                extra: dict | None = None, template: str | None = None) -> None:
+                extra: dict | None = None, template: str | None = None, name: str | None = None) -> None:
     """One layer, width 32, 2 heads of 16 (1 KV head), feed-forward 64."""
     import gguf
 
@@ -115,7 +115,7 @@ def micro_model(path: Path, arch: str, qtype: str = "Q8_0", seed: int = 7, ctx: 
     W = Weights(seed)
     tmp = path.with_name(path.name + ".tmp")
     w = gguf.GGUFWriter(tmp, arch)
-    w.add_name(f"{arch} micro model (fuzz seed)")
+    w.add_name(name if name is not None else f"{arch} micro model (fuzz seed)")
     w.add_context_length(ctx)
     w.add_embedding_length(n_embd)
     w.add_block_count(1)
@@ -223,6 +223,7 @@ def models() -> None:
     micro_model(d / "hostile-rope-scaling.gguf", "llama", seed=19,
                 extra={"llama.rope.scaling.type": "yarn", "llama.rope.scaling.factor": 1e30,
                        "llama.rope.scaling.original_context_length": 0})
+    micro_model(d / "hostile-name-c1.gguf", "qwen2", name="\u0085" * 8000 + "\u009b31m\u202e", seed=20)
     # The GGUF reader gets the same files, and a few headers cut short.
     g = SEEDS / "gguf"
     g.mkdir(parents=True, exist_ok=True)
@@ -233,6 +234,9 @@ def models() -> None:
     out("gguf", "cut-in-tensor-table.gguf", micro[: len(micro) // 3])
     out("gguf", "header-only.gguf", b"GGUF" + struct.pack("<IQQ", 3, 0, 0))
     out("gguf", "huge-counts.gguf", b"GGUF" + struct.pack("<IQQ", 3, 1 << 62, 1 << 62))
+    # A key of 200 KB (the hardening issue's bit flip made one of 16 MB), its value a string.
+    key = b"k" * 200_000
+    out("gguf", "long-key.gguf", b"GGUF" + struct.pack("<IQQQ", 3, 0, 1, len(key)) + key + struct.pack("<IQ", 8, 2) + b"hi")
 
 
 # ---------------------------------------------------------------------------------------------
