@@ -47,7 +47,7 @@ struct Driver {
 
     static func lookup(_ name: String) -> FuzzTarget {
         guard let t = FuzzTargets.named(name) else {
-            FileHandle.standardError.write(Data("workbench-fuzz: no target \(name.debugDescription) (targets: \(FuzzTargets.all.map(\.name).joined(separator: " ")))\n".utf8))
+            FileHandle.standardError.write(Data("workbench-fuzz: no target \(FuzzFinding.quote(name)) (targets: \(FuzzTargets.all.map(\.name).joined(separator: " ")))\n".utf8))
             exit(2)
         }
         return t

@@ -18,6 +18,23 @@ import Workbench
 public struct FuzzFinding: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+
+    /// Fuzzed text as a finding quotes it: in quotes, every scalar outside printable ASCII written
+    /// as \u{X} (so the exact text is recoverable and no control, C1 or bidi character reaches a
+    /// terminal), cut after 300 scalars.
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for (i, scalar) in text.unicodeScalars.enumerated() {
+            if i == 300 { out += "…(\(text.unicodeScalars.count) scalars)"; break }
+            switch scalar.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x20...0x7E: out.append(Character(scalar))
+            default: out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            }
+        }
+        return out + "\""
+    }
 }
 
 public struct FuzzTarget: Sendable {

@@ -26,7 +26,7 @@ extension FuzzTargets {
         }
         for t in file.tensors {
             guard t.fileOffset >= file.dataOffset, t.fileOffset + t.byteCount <= file.fileSize else {
-                throw FuzzFinding("tensor \(UntrustedText.excerpt(t.name)) at \(t.fileOffset)+\(t.byteCount) outside the file of \(file.fileSize)")
+                throw FuzzFinding("tensor \(FuzzFinding.quote(t.name)) at \(t.fileOffset)+\(t.byteCount) outside the file of \(file.fileSize)")
             }
             guard file.tensor(t.name) != nil else { throw FuzzFinding("tensor not found by its own name") }
             if t.byteCount > 0 {
@@ -94,10 +94,10 @@ extension FuzzTargets {
         let decodedSpecial = t.decode(special, renderSpecial: true)
         if exact {
             guard Array(decodedPlain.utf8) == Array(text.utf8) else {
-                throw FuzzFinding("plain round trip: \(text.debugDescription) came back as \(decodedPlain.debugDescription)")
+                throw FuzzFinding("plain round trip: \(FuzzFinding.quote(text)) came back as \(FuzzFinding.quote(decodedPlain))")
             }
             guard Array(decodedSpecial.utf8) == Array(text.utf8) else {
-                throw FuzzFinding("special round trip: \(text.debugDescription) came back as \(decodedSpecial.debugDescription)")
+                throw FuzzFinding("special round trip: \(FuzzFinding.quote(text)) came back as \(FuzzFinding.quote(decodedSpecial))")
             }
         }
         // Streaming decode, one token at a time, gives what decode gives.
@@ -106,7 +106,7 @@ extension FuzzTargets {
         for id in plain { streamed += stream.append(id) }
         streamed += stream.flush()
         guard streamed == decodedPlain else {
-            throw FuzzFinding("streaming decode \(streamed.debugDescription) differs from decode \(decodedPlain.debugDescription)")
+            throw FuzzFinding("streaming decode \(FuzzFinding.quote(streamed)) differs from decode \(FuzzFinding.quote(decodedPlain))")
         }
         _ = t.encodePrompt(text)
     }
@@ -154,7 +154,7 @@ extension FuzzTargets {
         guard let file = try? SafeTensorsFile(data: Data(raw)) else { return }
         for (name, info) in file.tensors {
             guard info.end - info.begin == info.count * info.dtype.size else {
-                throw FuzzFinding("tensor \(UntrustedText.excerpt(name)): \(info.end - info.begin) bytes for \(info.count) values")
+                throw FuzzFinding("tensor \(FuzzFinding.quote(name)): \(info.end - info.begin) bytes for \(info.count) values")
             }
             guard let values = try? file.floats(name) else { throw FuzzFinding("a listed tensor does not read") }
             guard values.count == info.count else { throw FuzzFinding("read \(values.count) values of \(info.count)") }
@@ -243,7 +243,7 @@ extension FuzzTargets {
             notebook = try Notebook(path: url.path, busyTimeout: 0.1, create: false)
         } catch {
             let after = (try? Data(contentsOf: url)) ?? Data()
-            guard after.elementsEqual(raw) else { throw FuzzFinding("a refused session file was changed: \(error)") }
+            guard after.elementsEqual(raw) else { throw FuzzFinding("a refused session file was changed: \(FuzzFinding.quote("\(error)"))") }
             return
         }
         _ = try? notebook.snapshot()
@@ -272,14 +272,14 @@ extension FuzzTargets {
         guard (try? built.write(to: indexURL)) != nil else { throw FuzzFinding("cannot write the index") }
         let index: DataSearchIndex
         do { index = try DataSearchIndex.load(from: indexURL, corpus: dir) } catch {
-            throw FuzzFinding("an index just written does not load: \(error)")
+            throw FuzzFinding("an index just written does not load: \(FuzzFinding.quote("\(error)"))")
         }
         guard index.documentCount == built.documentCount else { throw FuzzFinding("document count changed across write and load") }
         guard index.freshness() == .fresh else { throw FuzzFinding("a fresh index reads as stale") }
         for query in ["reward model", "\"the model\"", "a -b", "x*"] {
             guard let results = try? index.search(query) else { continue }
             for hit in results.hits {
-                guard (try? index.document(id: hit.id)) != nil else { throw FuzzFinding("hit \(UntrustedText.excerpt(hit.id)) has no document") }
+                guard (try? index.document(id: hit.id)) != nil else { throw FuzzFinding("hit \(FuzzFinding.quote(hit.id)) has no document") }
             }
         }
     }

@@ -41,6 +41,14 @@ final class FuzzReplayTests: XCTestCase {
     func testSession() throws { try replay("session") }
     func testCorpus() throws { try replay("corpus") }
 
+    /// A finding quotes fuzzed text losslessly and terminal-safe: only printable ASCII stays as is.
+    func testFindingsQuoteTextSafely() {
+        XCTAssertEqual(FuzzFinding.quote("a\u{1B}[31m\u{9B}\u{202E}\"\\é"), #""a\u{1B}[31m\u{9B}\u{202E}\"\\\u{E9}""#)
+        let long = FuzzFinding.quote(String(repeating: "x", count: 1000))
+        XCTAssertTrue(long.hasSuffix("…(1000 scalars)\""), long)
+        XCTAssertLessThan(long.count, 340)
+    }
+
     /// The round-trip check fails where it should: SentencePiece decodes U+2581 as a space, so the
     /// exact form of the check (which the SPM target uses only for text without it) must report it.
     func testRoundTripCheckReportsADifference() {
