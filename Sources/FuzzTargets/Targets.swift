@@ -78,7 +78,12 @@ extension FuzzTargets {
     /// space mark U+2581 (decoded as a space) or a byte token's own spelling ("<0x41>").
     static func tokenizerSPM(_ raw: UnsafeRawBufferPointer) throws(FuzzFinding) {
         let text = String(decoding: raw, as: UTF8.self)
-        try roundTrip(spm, text, exact: !text.contains("\u{2581}") && !text.contains("<0x"))
+        // Searched as scalars and bytes: as Characters, "▁" followed by a combining mark is another
+        // grapheme and `contains` misses it (the target's first finding, fuzz/crashes/tokenizer-spm/).
+        let spaceMark = text.unicodeScalars.contains("\u{2581}")
+        let bytes = Array(text.utf8)
+        let byteSpelling = bytes.indices.contains { i in i + 2 < bytes.count && bytes[i] == 0x3C && bytes[i + 1] == 0x30 && bytes[i + 2] == 0x78 }
+        try roundTrip(spm, text, exact: !spaceMark && !byteSpelling)
     }
 
     public static func roundTrip(_ t: Tokenizer, _ text: String, exact: Bool) throws(FuzzFinding) {
