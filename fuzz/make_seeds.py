@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+from make_family_fixtures import Weights, add_matrix as matrix  # noqa: E402
 SEEDS = REPO / "fuzz" / "seeds"
 TEMPLATES = REPO / "Tests" / "ModelTests" / "Fixtures" / "families" / "templates"
 
@@ -82,28 +84,6 @@ def spm_vocab(specials: list[str]) -> tuple[list[str], list[float], list[int]]:
     types += [NORMAL] * len(pieces)
     scores = [0.0] * (len(tokens) - len(pieces)) + [-float(i) for i in range(len(pieces))]
     return tokens, scores, types
-
-
-class Weights:
-    def __init__(self, seed: int):
-        self.seed, self.n = seed, 0
-
-    def normal(self, shape, std: float = 0.2, mean: float = 0.0) -> np.ndarray:
-        rng = np.random.Generator(np.random.PCG64([self.seed, self.n]))
-        self.n += 1
-        return (rng.standard_normal(size=shape, dtype=np.float32) * np.float32(std) + np.float32(mean)).astype(np.float32)
-
-
-def matrix(w, name: str, data: np.ndarray, qtype: str) -> None:
-    from gguf import GGMLQuantizationType, quants
-
-    if qtype == "F32":
-        w.add_tensor(name, data.astype(np.float32))
-    elif qtype == "F16":
-        w.add_tensor(name, data.astype(np.float16))
-    else:
-        t = getattr(GGMLQuantizationType, qtype)
-        w.add_tensor(name, quants.quantize(data.astype(np.float32), t), raw_dtype=t)
 
 
 def micro_model(path: Path, arch: str, qtype: str = "Q8_0", seed: int = 7, ctx: int = 256,
@@ -176,10 +156,10 @@ def micro_model(path: Path, arch: str, qtype: str = "Q8_0", seed: int = 7, ctx: 
     matrix(w, "token_embd.weight", W.normal((n_vocab, n_embd), 0.5), "F16")
     b = "blk.0"
     w.add_tensor(f"{b}.attn_norm.weight", W.normal((n_embd,), 0.1, 1.0))
-    matrix(w, f"{b}.attn_q.weight", W.normal((q_dim, n_embd)), qtype)
-    matrix(w, f"{b}.attn_k.weight", W.normal((kv_dim, n_embd)), qtype)
-    matrix(w, f"{b}.attn_v.weight", W.normal((kv_dim, n_embd)), qtype)
-    matrix(w, f"{b}.attn_output.weight", W.normal((n_embd, q_dim)), qtype)
+    matrix(w, f"{b}.attn_q.weight", W.normal((q_dim, n_embd), 0.2), qtype)
+    matrix(w, f"{b}.attn_k.weight", W.normal((kv_dim, n_embd), 0.2), qtype)
+    matrix(w, f"{b}.attn_v.weight", W.normal((kv_dim, n_embd), 0.2), qtype)
+    matrix(w, f"{b}.attn_output.weight", W.normal((n_embd, q_dim), 0.2), qtype)
     if arch == "qwen2":
         for t, n in (("q", q_dim), ("k", kv_dim), ("v", kv_dim)):
             w.add_tensor(f"{b}.attn_{t}.bias", W.normal((n,), 0.1))
@@ -190,12 +170,12 @@ def micro_model(path: Path, arch: str, qtype: str = "Q8_0", seed: int = 7, ctx: 
         w.add_tensor(f"{b}.post_attention_norm.weight", W.normal((n_embd,), 0.1, 1.0))
         w.add_tensor(f"{b}.post_ffw_norm.weight", W.normal((n_embd,), 0.1, 1.0))
     w.add_tensor(f"{b}.ffn_norm.weight", W.normal((n_embd,), 0.1, 1.0))
-    matrix(w, f"{b}.ffn_gate.weight", W.normal((n_ff, n_embd)), qtype)
-    matrix(w, f"{b}.ffn_up.weight", W.normal((n_ff, n_embd)), qtype)
-    matrix(w, f"{b}.ffn_down.weight", W.normal((n_embd, n_ff)), qtype)
+    matrix(w, f"{b}.ffn_gate.weight", W.normal((n_ff, n_embd), 0.2), qtype)
+    matrix(w, f"{b}.ffn_up.weight", W.normal((n_ff, n_embd), 0.2), qtype)
+    matrix(w, f"{b}.ffn_down.weight", W.normal((n_embd, n_ff), 0.2), qtype)
     w.add_tensor("output_norm.weight", W.normal((n_embd,), 0.1, 1.0))
     if arch == "llama":
-        matrix(w, "output.weight", W.normal((n_vocab, n_embd)), qtype)
+        matrix(w, "output.weight", W.normal((n_vocab, n_embd), 0.2), qtype)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

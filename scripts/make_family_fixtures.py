@@ -326,11 +326,9 @@ def add_matrix(w, name: str, data: np.ndarray, qtype: str = "F16") -> None:
         w.add_tensor(name, data.astype(np.float16))
     elif qtype == "F32":
         w.add_tensor(name, data.astype(np.float32))
-    elif qtype == "Q8_0":
-        q = quants.quantize(data.astype(np.float32), GGMLQuantizationType.Q8_0)
-        w.add_tensor(name, q, raw_dtype=GGMLQuantizationType.Q8_0)
-    else:
-        raise ValueError(qtype)
+    else:  # a quantised type gguf's quants module writes (Q8_0, Q4_0, ...)
+        t = getattr(GGMLQuantizationType, qtype)
+        w.add_tensor(name, quants.quantize(data.astype(np.float32), t), raw_dtype=t)
 
 
 def llama3_rope_factors(head_dim: int, base: float, factor: float, low_freq_factor: float,
