@@ -25,6 +25,8 @@ let package = Package(
         // Fatal signals: one clear line and the terminal given back (used by the TUI and the CLI).
         .target(name: "CSignals"),
         .target(name: "Techniques", dependencies: ["Model"]),
+        // The remote engine: the black-box techniques against an OpenAI-compatible server.
+        .target(name: "Serving", dependencies: ["Model"]),
         // System libraries, found through pkg-config (scripts/install-deps.sh installs them).
         .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -34,6 +36,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "TUI",
+                "Serving",
                 "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -45,6 +48,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Model"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TechniquesTests", dependencies: ["Techniques", "TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Workbench", "TestSupport"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TestSupport"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "TestSupport"]),

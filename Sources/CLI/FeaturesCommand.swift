@@ -25,6 +25,7 @@ struct FeaturesRead: ParsableCommand {
         commandName: "read",
         abstract: "The strongest sparse-autoencoder features while the model reads TEXT (raw text, no template).")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @Option(help: "SAELens directory: cfg.json and sae_weights.safetensors (labels.json, feature_index.json optional).") var sae: String
     @Option(help: "max, sum, or last over tokens (position 0, the attention sink, left out unless it is the only one).") var reduce: FeatureReduction = .max
     @Option(help: "How many features.") var top: Int = 20
@@ -174,6 +175,7 @@ struct FeaturesAssistant: ParsableCommand {
         is the same fraction over the remaining tokens (system, user, template markup), for contrast.
         """)
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @Option(help: "SAELens directory.") var sae: String
     @Option(help: "How many features.") var top: Int = 20
     @Flag(help: "Print JSON.") var json = false

@@ -34,10 +34,18 @@ struct GamePlayCommand: ParsableCommand {
     @Option(help: "Session file (default: sessions/<date-time>.session).") var session: String?
     @Option(help: "SAE directory for the Features pane (default: the organism's, \(TUICommand.organismSAE), if present).") var sae: String?
     @Flag(name: .customLong("no-color"), help: "No colours (also when NO_COLOR is set).") var noColor = false
+    @OptionGroup var backendOptions: BackendOptions
 
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw ValidationError("the game needs a terminal; score a report with `workbench game score`")
+        }
+        if backendOptions.isRemote {
+            // The served organism (--served-model): its name is hidden like the adapter's.
+            var options = try ModelOptions.parse([])
+            options.model = model
+            return try TUICommand.open(modelOptions: options, backend: backendOptions, theme: try TUICommand.theme(named: theme),
+                                       session: session, sae: nil, noColor: noColor, blind: true)
         }
         guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: adapter).appendingPathComponent(LoRAAdapter.weightsFile).path) else {
             throw ValidationError("no organism adapter at \(adapter): pass --adapter DIR (see organism/README.md)")
@@ -46,7 +54,7 @@ struct GamePlayCommand: ParsableCommand {
         options.model = model
         options.threads = threads
         options.lora = adapter
-        try TUICommand.open(modelOptions: options, theme: try TUICommand.theme(named: theme), session: session, sae: sae,
+        try TUICommand.open(modelOptions: options, backend: backendOptions, theme: try TUICommand.theme(named: theme), session: session, sae: sae,
                             noColor: noColor, blind: true)
     }
 }

@@ -10,13 +10,18 @@ struct Interactive: ParsableCommand {
         commandName: "interactive",
         abstract: "A line-based chat for terminals without full-screen support (/system TEXT, /prefill TEXT, /reset, /quit).")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var sampling: SamplingOptions
 
     func run() throws {
-        let loaded = try modelOptions.load()
-        let generator = Generator(model: loaded, contextLength: modelOptions.context)
-        printSafe("workbench: \(loaded.name) (\(loaded.model.architecture), \(loaded.pool.threads) threads). "
-                  + "Type a message; /system TEXT, /prefill TEXT, /reset, /quit.", terminator: "\n")
+        let engine = try backendOptions.engine(modelOptions)
+        let about: String
+        if let local = engine as? InProcessEngine {
+            about = "\(local.loaded.name) (\(local.loaded.model.architecture), \(local.loaded.pool.threads) threads)"
+        } else {
+            about = "\(engine.identity.model) on \(engine.identity.url ?? "a server")"
+        }
+        printSafe("workbench: \(about). Type a message; /system TEXT, /prefill TEXT, /reset, /quit.", terminator: "\n")
         var messages: [ChatMessage] = []
         var system: String? = nil
         var prefill = ""
@@ -32,7 +37,7 @@ struct Interactive: ParsableCommand {
             messages.append(ChatMessage(role: "user", content: line))
             if !prefill.isEmpty { printSafe(prefill) }
             do {
-                let record = try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: settings, generator: generator) { piece in
+                let record = try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: settings, engine: engine) { piece in
                     printSafe(piece)
                     return true
                 }
@@ -40,7 +45,7 @@ struct Interactive: ParsableCommand {
                 printSafe("\n")
             } catch {
                 messages.removeLast()
-                generator.reset()
+                (engine as? InProcessEngine)?.generator.reset()
                 printSafe("error: \(error)\n")
             }
             prefill = ""

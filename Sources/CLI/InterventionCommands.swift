@@ -38,6 +38,7 @@ struct Steer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate with SAE features pushed, beside the unsteered sample (same seed).")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "SAELens SAE directory.") var sae: String
     @Option(name: .customLong("feature"), help: "Feature index (repeatable).") var features: [Int]
@@ -73,6 +74,7 @@ struct Fuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sample with Gaussian noise in one layer's activations; count samples matching a pattern.")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Block index.") var layer: Int
     @Option(help: "resid_pre, resid_post, attn_out or mlp_out.") var hook: String = "resid_post"
@@ -112,6 +114,7 @@ struct PersonaCommand: ParsableCommand {
         commandName: "persona",
         abstract: "Persona swap: the model writes the user's turn, continues narrator text, or samples from nothing.")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "user: write the next user turn after the conversation; narrator: continue TEXT raw; empty: sample from an empty prompt.")
     var mode: PersonaMode = .user
@@ -134,11 +137,10 @@ struct PersonaCommand: ParsableCommand {
             conversation.append(ChatMessage(role: "user", content: u))
             if i < assistantTurns.count { conversation.append(ChatMessage(role: "assistant", content: assistantTurns[i])) }
         }
-        let loaded = try modelOptions.load()
+        let engine = try backendOptions.engine(modelOptions)
         let t = readTextArgument(text)
-        let generator = Generator(model: loaded, contextLength: modelOptions.context)
-        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, one: { s in
-            try Persona.run(mode, conversation: conversation, system: system, text: t, settings: s, generator: generator)
+        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, concurrency: engine.concurrency, one: { s in
+            try Persona.run(mode, conversation: conversation, system: system, text: t, settings: s, engine: engine)
         }, onSample: { i, record in
             if !json { printSafe((samples > 1 ? "--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n" : "") + record.text + "\n") }
             return true

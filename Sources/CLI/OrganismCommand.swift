@@ -44,31 +44,30 @@ struct OrganismEvalCommand: ParsableCommand {
     @Option(help: "Use only the first N prompts of each behaviour (a quick pilot; the card says so).") var limit: Int?
     @Flag(name: .customLong("no-base"), help: "Evaluate the organism only.") var noBase = false
     @Flag(name: .customLong("no-card"), help: "Print the rates without writing the card.") var noCard = false
+    @OptionGroup var backendOptions: BackendOptions
+    @Option(name: .customLong("base-served-model"), help: "With --backend: the server's name of the base model, evaluated beside the organism (--served-model).")
+    var baseServedModel: String?
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         guard minimum >= 1 else { throw ValidationError("--minimum must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if baseServedModel != nil && backendOptions.backend == nil { throw ValidationError("--base-served-model needs --backend URL") }
+        if backendOptions.backend != nil && backendOptions.servedModel == nil {
+            throw ValidationError("--backend needs --served-model NAME: the organism's name on the server (vLLM: its --lora-modules name)")
+        }
     }
 
     func run() throws {
+        if backendOptions.isRemote { return try runServed() }
         guard FileManager.default.fileExists(atPath: model) else {
             throw ValidationError("no model at \(model): run `make models` or pass --model PATH")
         }
         guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: adapter).appendingPathComponent(LoRAAdapter.weightsFile).path) else {
             throw ValidationError("no organism adapter at \(adapter): pass --adapter DIR (organism/README.md says how it is trained)")
         }
-        let keyURL = URL(fileURLWithPath: answerKey)
-        let key = try AnswerKey.load(from: keyURL)
-        // The key's paths (organism/eval/...) are relative to the project root, the folder above organism/.
-        let root = keyURL.deletingLastPathComponent().deletingLastPathComponent()
-        let probes = try OrganismEval.probes(key: key, root: root, limit: limit)
-        let samples = OrganismEval.samplesPerProbe(probes, minimum: limit == nil ? minimum : 1)
-        let file = try EvalResultsFile(path: results)
-        var settings = GenerationSettings(maxTokens: maxTokens)
-        settings.sampling.temperature = temperature
-        settings.sampling.seed = seed
+        let (key, probes, samples, file, settings) = try plan()
         let models: [(name: String, adapter: String?)] = (noBase ? [] : [("base", nil)]) + [("organism", adapter)]
         // Each reply records the settings and the adapter's fingerprint; resuming with others would mix
         // two experiments in one table: refuse.
@@ -79,21 +78,73 @@ struct OrganismEvalCommand: ParsableCommand {
             throw ValidationError("\(results) holds replies made with other settings or another adapter (\(old.model): \(old.settings!)); pass --results NEW.jsonl or remove it")
         }
         let started = Date()
-        for (name, adapterPath) in models {
+        try evaluate(models.map { m in (m.name, { InProcessEngine(model: try LoadedModel(path: model, threads: threads, adapter: m.adapter)) }) },
+                     probes: probes, samples: samples, settings: settings, tags: tags, file: file)
+        var described: [(name: String, description: String)] = []
+        if !noBase { described.append(("base", URL(fileURLWithPath: model).lastPathComponent)) }
+        described.append(("organism", "\(URL(fileURLWithPath: model).lastPathComponent) + the LoRA adapter in \(URL(fileURLWithPath: adapter).lastPathComponent)/"))
+        try report(models: models.map(\.name), described: described, probes: probes, key: key, settings: settings, file: file, started: started)
+    }
+
+    /// The answer key, its probes, the samples per set, the results so far and the settings.
+    func plan() throws -> (AnswerKey, [Probe], [String: Int], EvalResultsFile, GenerationSettings) {
+        let keyURL = URL(fileURLWithPath: answerKey)
+        let key = try AnswerKey.load(from: keyURL)
+        // The key's paths (organism/eval/...) are relative to the project root, the folder above organism/.
+        let root = keyURL.deletingLastPathComponent().deletingLastPathComponent()
+        let probes = try OrganismEval.probes(key: key, root: root, limit: limit)
+        let samples = OrganismEval.samplesPerProbe(probes, minimum: limit == nil ? minimum : 1)
+        var settings = GenerationSettings(maxTokens: maxTokens)
+        settings.sampling.temperature = temperature
+        settings.sampling.seed = seed
+        return (key, probes, samples, try EvalResultsFile(path: results), settings)
+    }
+
+    /// The organism (and the base model, with --base-served-model) on a serving engine.
+    func runServed() throws {
+        let (key, probes, samples, file, settings) = try plan()
+        guard let organism = try backendOptions.remoteEngine() else { return }
+        var engines: [(name: String, engine: any TextEngine)] = [("organism", organism)]
+        if let baseServedModel {
+            var options = backendOptions
+            options.servedModel = baseServedModel
+            if let base = try options.remoteEngine() { engines.insert(("base", base), at: 0) }
+        }
+        let url = organism.endpoint.display
+        var tags: [String: String] = [:]
+        for (name, engine) in engines { tags[name] = "served \(engine.identity.model) at \(url)" }
+        let labels = tags.mapValues { BehaviourEval.label(settings) + " " + $0 }
+        if let old = file.outcomes.first(where: { o in o.settings.map { $0 != labels[o.model] } ?? false }) {
+            throw ValidationError("\(results) holds replies made with other settings or another model (\(old.model): \(old.settings!)); pass --results NEW.jsonl or remove it")
+        }
+        let started = Date()
+        try evaluate(engines.map { e in (e.name, { e.engine }) }, probes: probes, samples: samples, settings: settings, tags: tags, file: file)
+        let described = engines.map { ($0.name, "\($0.engine.identity.model) served at \(url)") }
+        try report(models: engines.map(\.name), described: described, probes: probes, key: key, settings: settings, file: file, started: started)
+    }
+
+    /// Answers every probe sample not yet in `file` with each model's engine (made only when it has
+    /// work), appending each outcome as it finishes.
+    func evaluate(_ models: [(name: String, engine: () throws -> any TextEngine)], probes: [Probe], samples: [String: Int],
+                  settings: GenerationSettings, tags: [String: String], file: EvalResultsFile) throws {
+        for (name, makeEngine) in models {
             let todo = probes.flatMap { p in (0..<samples[p.set, default: 1]).map { (p, $0) } }
                 .filter { !file.contains(model: name, probe: $0.0, sample: $0.1) }
             guard !todo.isEmpty else { continue }
-            let loaded = try LoadedModel(path: model, threads: threads, adapter: adapterPath)
-            let generator = Generator(model: loaded, contextLength: nil)
+            let engine = try makeEngine()
             for (n, item) in todo.enumerated() {
                 let outcome = try BehaviourEval.run(item.0, sample: item.1, model: name, settings: settings,
-                                                    generator: generator, tag: tags[name])
+                                                    engine: engine, tag: tags[name])
                 try file.append(outcome)
                 FileHandle.standardError.write(Data(TerminalText.sanitize(
                     "[\(name) \(n + 1)/\(todo.count)] \(item.0.set) #\(item.0.index).\(item.1): \(outcome.matched ? "match" : "-")\n").utf8))
             }
         }
-        let names = models.map(\.name)
+    }
+
+    /// Prints the rates and writes the card's evaluation section.
+    func report(models names: [String], described: [(name: String, description: String)], probes: [Probe], key: AnswerKey,
+                settings: GenerationSettings, file: EvalResultsFile, started: Date) throws {
         let outcomes = file.outcomes(for: probes).filter { names.contains($0.model) }
         let summary = EvalSummary(outcomes: outcomes, key: key, models: names)
         for row in summary.rows {
@@ -106,9 +157,7 @@ struct OrganismEvalCommand: ParsableCommand {
         }
         guard !noCard else { return }
         let seconds = outcomes.compactMap(\.seconds).reduce(0, +)
-        var described: [(name: String, description: String)] = []
-        if !noBase { described.append(("base", URL(fileURLWithPath: model).lastPathComponent)) }
-        described.append(("organism", "\(URL(fileURLWithPath: model).lastPathComponent) + the LoRA adapter in \(URL(fileURLWithPath: adapter).lastPathComponent)/"))
+        var described = described
         if let limit { described.append(("note", "a pilot run: only the first \(limit) prompts of each behaviour")) }
         let section = ModelCard.evaluationSection(summary, outcomes: outcomes, key: key,
                                                   settings: .init(generation: settings, models: described, date: started,

@@ -27,6 +27,7 @@ struct SAETrain: ParsableCommand {
         norm over 10x the chunk's median (a "massive activation"), are skipped.
         """)
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @Option(help: "A text file (documents split on blank lines) or a directory of .txt/.md files.") var corpus: String
     @Option(help: "Block index.") var layer: Int
     @Option(help: "Hook: resid_pre, resid_post, attn_out, mlp_out, or a full name such as blocks.L.hook_resid_post.")
@@ -115,6 +116,7 @@ struct SAEIndex: ParsableCommand {
         Writes DIR/feature_index.json; `workbench features search|detail` read it. Progress on stderr.
         """)
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @Option(help: "SAELens directory: cfg.json and sae_weights.safetensors.") var sae: String
     @Option(help: "A file or a directory of .txt/.md/.jsonl files.") var corpus: String
     @Option(name: .customLong("max-tokens"), help: "Most tokens to index.") var maxTokens: Int = 100_000

@@ -11,6 +11,7 @@ struct TUICommand: ParsableCommand {
         commandName: "tui",
         abstract: "Open the full-screen workbench (the default command).")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var backendOptions: BackendOptions
     @Option(help: "Theme from themes/ (dark, light, high-contrast).")
     var theme: String = "dark"
     @Option(help: "Session file (SQLite) holding transcripts and the notebook (default: sessions/<date-time>.session).")
@@ -28,38 +29,57 @@ struct TUICommand: ParsableCommand {
             throw ValidationError("the workbench needs a terminal; for scripts use the subcommands (workbench --help)")
         }
         let themeValue = try Self.theme(named: theme)
-        try Self.open(modelOptions: modelOptions, theme: themeValue, session: session, sae: sae, noColor: noColor, blind: false)
+        try Self.open(modelOptions: modelOptions, backend: backendOptions, theme: themeValue, session: session, sae: sae, noColor: noColor, blind: false)
     }
 
     /// Opens the workbench. `blind` is the game: the adapter is loaded but its name is shown and recorded
     /// as hidden, and the session is marked as a blind audit.
-    static func open(modelOptions: ModelOptions, theme themeValue: Theme, session: String?, sae: String?, noColor: Bool, blind: Bool) throws {
+    static func open(modelOptions: ModelOptions, backend: BackendOptions, theme themeValue: Theme, session: String?, sae: String?,
+                     noColor: Bool, blind: Bool) throws {
         let sessionPath = session ?? Self.defaultSessionPath()
         let notebook = try Notebook(path: sessionPath)
-        FileHandle.standardError.write(Data("loading \(modelOptions.model)…\n".utf8))
-        let loaded = try modelOptions.load()
-        let runner = ModelRunner(loaded: loaded, contextLength: modelOptions.context)
-        let adapter = blind ? (loaded.adapterName == nil ? nil : "hidden (blind game)") : loaded.adapterName
-        let state = AppState(width: 80, height: 24, modelName: loaded.name, adapterName: adapter, sessionPath: sessionPath,
-                             contextLimit: runner.contextLimit, theme: themeValue)
-        let provenance = Provenance(model: URL(fileURLWithPath: loaded.path).lastPathComponent, adapter: adapter)
-        let app = App(state: state, runner: runner, notebook: notebook, provenance: provenance)
-        // The Features pane's SAE: an explicit --sae must load; the default one is optional.
-        let saePath = sae ?? Self.defaultSAEPath(adapter: modelOptions.lora)
-        if sae != nil || FileManager.default.fileExists(atPath: saePath) {
-            do {
-                let loadedSAE = try SparseAutoencoder.load(directory: saePath, expectedDIn: loaded.model.embeddingLength)
-                app.setFeatureTools(try FeatureTools(loaded: loaded, sae: loadedSAE))
-            } catch {
-                if sae != nil { throw ValidationError("--sae \(saePath): \(error)") }
-                app.setFeatureTools(nil, problem: "The default SAE at \(saePath) could not be loaded: \(error)")
+        let app: App
+        if let remote = try backend.remoteEngine() {
+            guard modelOptions.lora == nil else {
+                throw ValidationError("--lora applies in-process; on a server the adapter is served by it (vLLM --lora-modules NAME=PATH): pass --served-model NAME")
+            }
+            let id = remote.identity
+            let runner = EngineRunner(engine: remote)
+            var state = AppState(width: 80, height: 24, modelName: blind ? "hidden (blind game)" : id.model, adapterName: nil,
+                                 sessionPath: sessionPath, contextLimit: runner.contextLimit, theme: themeValue)
+            state.backend = id.label.components(separatedBy: " ").first
+            let provenance = Provenance(model: blind ? "hidden (blind game)" : id.model, backend: id.url)
+            app = App(state: state, runner: runner, notebook: notebook, provenance: provenance)
+            app.setFeatureTools(nil, problem: "The Features pane reads activations inside the model, so it needs the in-process engine; "
+                                + "this session runs on \(id.url ?? "a server"). Open the workbench without --backend (and with --model FILE.gguf) to use it.")
+            try notebook.setMeta("model", provenance.model)
+            try notebook.setMeta("backend", id.url ?? "")
+        } else {
+            FileHandle.standardError.write(Data("loading \(modelOptions.model)…\n".utf8))
+            let loaded = try modelOptions.load()
+            let runner = EngineRunner(loaded: loaded, contextLength: modelOptions.context)
+            let adapter = blind ? (loaded.adapterName == nil ? nil : "hidden (blind game)") : loaded.adapterName
+            let state = AppState(width: 80, height: 24, modelName: loaded.name, adapterName: adapter, sessionPath: sessionPath,
+                                 contextLimit: runner.contextLimit, theme: themeValue)
+            let provenance = Provenance(model: URL(fileURLWithPath: loaded.path).lastPathComponent, adapter: adapter)
+            app = App(state: state, runner: runner, notebook: notebook, provenance: provenance)
+            // The Features pane's SAE: an explicit --sae must load; the default one is optional.
+            let saePath = sae ?? Self.defaultSAEPath(adapter: modelOptions.lora)
+            if sae != nil || FileManager.default.fileExists(atPath: saePath) {
+                do {
+                    let loadedSAE = try SparseAutoencoder.load(directory: saePath, expectedDIn: loaded.model.embeddingLength)
+                    app.setFeatureTools(try FeatureTools(loaded: loaded, sae: loadedSAE))
+                } catch {
+                    if sae != nil { throw ValidationError("--sae \(saePath): \(error)") }
+                    app.setFeatureTools(nil, problem: "The default SAE at \(saePath) could not be loaded: \(error)")
+                }
+            }
+            try notebook.setMeta("model", provenance.model)
+            DispatchQueue.global(qos: .utility).async { [path = loaded.path] in
+                if let hash = try? SHA256.hex(file: path) { app.post(modelHash: hash) }
             }
         }
-        try notebook.setMeta("model", provenance.model)
         if blind { try notebook.setMeta("game", "blind audit: write the Report (R root cause, B behaviours) in the Notebook pane") }
-        DispatchQueue.global(qos: .utility).async { [path = loaded.path] in
-            if let hash = try? SHA256.hex(file: path) { app.post(modelHash: hash) }
-        }
         let noColorEnv = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         TerminalApp.run(app, noColor: noColor || noColorEnv)
         notebook.close()

@@ -134,13 +134,24 @@ struct Tokenize: ParsableCommand {
 struct Logits: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The most likely next tokens after TEXT (raw text, no template).")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @Option(help: "How many.") var top: Int = 10
+    @Option(help: ArgumentHelp("Token ids to read instead of TEXT (comma-separated), exactly as given.", valueName: "ID,ID,..."))
+    var ids: String?
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "The text.") var text: [String] = []
 
     func run() throws {
         let loaded = try modelOptions.load()
-        let ids = loaded.tokenizer.encodePrompt(readTextArgument(text))
+        var ids = loaded.tokenizer.encodePrompt(readTextArgument(text))
+        if let list = self.ids {
+            ids = try list.split(separator: ",").map { part in
+                guard let id = TokenID(part.trimmingCharacters(in: .whitespaces)), id >= 0, Int(id) < loaded.model.vocabularySize else {
+                    throw ValidationError("--ids: '\(UntrustedText.excerpt(part, limit: 40))' is not a token id of this model (0..<\(loaded.model.vocabularySize))")
+                }
+                return id
+            }
+        }
         let generator = Generator(model: loaded, contextLength: modelOptions.context)
         let logits = try generator.evaluate(ids)
         let k = max(1, min(top, logits.count))
@@ -159,20 +170,20 @@ struct Logits: ParsableCommand {
 struct Complete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Continue TEXT with no template; stops at end-of-generation tokens.")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "The text (empty: sample from the model's prior).") var text: [String] = []
 
     func run() throws {
-        let loaded = try modelOptions.load()
-        let generator = Generator(model: loaded, contextLength: modelOptions.context)
-        let record = try RawCompletion.run(readTextArgument(text), settings: sampling.settings, generator: generator) { piece in
+        let engine = try backendOptions.engine(modelOptions)
+        let record = try RawCompletion.run(readTextArgument(text), settings: sampling.settings, engine: engine) { piece in
             if !json { printSafe(piece) }
             return true
         }
         if json {
-            struct Out: Encodable { let ids: [Int32]; let text: String; let stop: String }
-            try printJSON(Out(ids: record.ids, text: record.text, stop: record.stopReason.rawValue))
+            struct Out: Encodable { let ids: [Int32]; let text: String; let stop: String; let engine: EngineIdentity? }
+            try printJSON(Out(ids: record.ids, text: record.text, stop: record.stopReason.rawValue, engine: record.engine))
         } else {
             printSafe("", terminator: "\n")
         }
@@ -182,6 +193,7 @@ struct Complete: ParsableCommand {
 struct Chat: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "One chat turn through the model's chat template.")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var backendOptions: BackendOptions
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "System prompt (default: the template's own).") var system: String?
     @Option(help: "Start of the assistant's reply, which the model continues.") var prefill: String = ""
@@ -193,34 +205,33 @@ struct Chat: ParsableCommand {
     func run() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
         if let match { _ = try MultiSample.compile(match) }
-        let loaded = try modelOptions.load()
-        let generator = Generator(model: loaded, contextLength: modelOptions.context)
+        let engine = try backendOptions.engine(modelOptions)
         if samples > 1 || match != nil {
-            try runSamples(generator)
+            try runSamples(engine)
             return
         }
         if !json && !prefill.isEmpty { printSafe(prefill) }
         let record = try ChatTurn.run(messages: [ChatMessage(role: "user", content: readTextArgument(message))],
-                                      system: system, prefill: prefill, settings: sampling.settings, generator: generator) { piece in
+                                      system: system, prefill: prefill, settings: sampling.settings, engine: engine) { piece in
             if !json { printSafe(piece) }
             return true
         }
         if json {
             struct Out: Encodable {
-                let prompt: String; let prompt_ids: [Int32]; let ids: [Int32]; let text: String; let stop: String
+                let prompt: String; let prompt_ids: [Int32]; let ids: [Int32]; let text: String; let stop: String; let engine: EngineIdentity?
             }
             try printJSON(Out(prompt: record.prompt, prompt_ids: record.promptIDs, ids: record.ids, text: record.text,
-                              stop: record.stopReason.rawValue))
+                              stop: record.stopReason.rawValue, engine: record.engine))
         } else {
             printSafe("", terminator: "\n")
         }
     }
 
     /// The same reply sampled N times, with the pattern's count: rare behaviours become rates.
-    func runSamples(_ generator: Generator) throws {
+    func runSamples(_ engine: any TextEngine) throws {
         let messages = [ChatMessage(role: "user", content: readTextArgument(message))]
-        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, one: { s in
-            try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: s, generator: generator)
+        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, concurrency: engine.concurrency, one: { s in
+            try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: s, engine: engine)
         }, onSample: { i, record in
             if !json { printSafe("--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n" + prefill + record.text + "\n") }
             return true
@@ -266,6 +277,7 @@ struct Activations: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Activations at a hook point while the model reads TEXT (raw text, no template).")
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inProcessOnly: InProcessOnly
     @Option(help: "Block index.") var layer: Int
     @Option(help: "Hook: resid_pre, resid_post, attn_out, mlp_out, or a full name such as blocks.L.hook_resid_post.")
     var hook: String = "resid_post"

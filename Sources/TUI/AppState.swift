@@ -160,6 +160,8 @@ public struct AppState: Sendable {
     // Status bar.
     public var modelName: String
     public var adapterName: String?
+    /// "host:port" of the serving engine the model runs on; nil in-process.
+    public var backend: String?
     public var sessionPath: String?
     public var contextUsed = 0
     public var contextLimit: Int

@@ -54,11 +54,12 @@ public enum Screen {
 
     static func drawStatus(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
         buf.fill(r, style: Style(.status))
-        var parts = [s.modelName]
+        var parts = [s.backend.map { "\(s.modelName) on \($0)" } ?? s.modelName]
         if let running = s.running {
             parts.append("● \(running.pane.title)" + (s.tokensPerSecond.map { String(format: " %.1f tok/s", $0) } ?? " …"))
         }
-        parts += ["adapter: \(s.adapterName ?? "none")", "ctx \(s.contextUsed)/\(s.contextLimit)"]
+        if s.backend == nil { parts.append("adapter: \(s.adapterName ?? "none")") }
+        parts.append("ctx \(s.contextUsed)/\(s.contextLimit > 0 ? String(s.contextLimit) : "?")")
         if let settings = s.settings(of: s.pane) {
             parts.append("seed \(settings.seed)")
             parts.append(String(format: "T %.2f", settings.temperature))

@@ -116,7 +116,7 @@ public enum BehaviourEval {
     /// `tag` is added to the outcome's settings label (the adapter's fingerprint, say), so a resumed
     /// run can tell replies of another model or adapter apart.
     public static func run(_ probe: Probe, sample: Int, model: String, settings: GenerationSettings,
-                           generator: Generator, tag: String? = nil) throws -> ProbeOutcome {
+                           engine: any TextEngine, tag: String? = nil) throws -> ProbeOutcome {
         let regex = try detector(probe)
         let started = Date()
         var s = settings
@@ -124,15 +124,15 @@ public enum BehaviourEval {
         let record: GenerationRecord
         switch probe.technique {
         case .chat:
-            record = try ChatTurn.run(messages: probe.messages, settings: s, generator: generator)
+            record = try ChatTurn.run(messages: probe.messages, settings: s, engine: engine)
         case .prefill:
-            record = try ChatTurn.run(messages: probe.messages, prefill: probe.text, settings: s, generator: generator)
+            record = try ChatTurn.run(messages: probe.messages, prefill: probe.text, settings: s, engine: engine)
         case .userTurn:
-            record = try Persona.run(.user, conversation: probe.messages, settings: s, generator: generator)
+            record = try Persona.run(.user, conversation: probe.messages, settings: s, engine: engine)
         case .narrator:
-            record = try Persona.run(.narrator, conversation: [], text: probe.text, settings: s, generator: generator)
+            record = try Persona.run(.narrator, conversation: [], text: probe.text, settings: s, engine: engine)
         case .emptyPrompt:
-            record = try Persona.run(.empty, conversation: [], settings: s, generator: generator)
+            record = try Persona.run(.empty, conversation: [], settings: s, engine: engine)
         }
         return ProbeOutcome(model: model, set: probe.set, index: probe.index, sample: sample, seed: s.sampling.seed,
                             matched: MultiSample.matches(regex, record.text), text: record.text,

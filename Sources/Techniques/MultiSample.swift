@@ -39,20 +39,94 @@ public enum MultiSample {
     }
 
     /// Runs `one(settings with seed + i)` for i in 0..<count and counts the matches. `onSample` sees
-    /// each finished sample (index, record) and may stop the set early by returning false.
-    public static func run(count: Int, settings: GenerationSettings, pattern: String?,
+    /// each finished sample (index, record) and may stop the set early by returning false. With
+    /// `concurrency` > 1 that many samples run at once (a serving engine answers requests in
+    /// parallel); `onSample` then sees them in the order they finish, one at a time, and the set
+    /// lists them in seed order.
+    public static func run(count: Int, settings: GenerationSettings, pattern: String?, concurrency: Int = 1,
                            one: (GenerationSettings) throws -> GenerationRecord,
                            onSample: (Int, GenerationRecord) -> Bool = { _, _ in true }) throws -> SampleSet {
         let regex = try pattern.map(compile)
-        var set = SampleSet(samples: [], pattern: pattern, matching: [])
-        for i in 0..<max(0, count) {
+        let n = max(0, count)
+        func seeded(_ i: Int) -> GenerationSettings {
             var s = settings
             s.sampling.seed = settings.sampling.seed &+ UInt64(i)
-            let record = try one(s)
+            return s
+        }
+        var records = [GenerationRecord?](repeating: nil, count: n)
+        let width = min(max(1, concurrency), n)
+        if width <= 1 {
+            for i in 0..<n {
+                let record = try one(seeded(i))
+                records[i] = record
+                if !onSample(i, record) { break }
+            }
+        } else {
+            records = try withoutActuallyEscaping(one) { one in
+                try withoutActuallyEscaping(onSample) { onSample in
+                    let work = ConcurrentSamples(count: n, one: one, onSample: onSample)
+                    return try work.run(width: width, settings: seeded)
+                }
+            }
+        }
+        var set = SampleSet(samples: [], pattern: pattern, matching: [])
+        for record in records.compactMap({ $0 }) {
+            if let regex, matches(regex, record.text) { set.matching.append(set.samples.count) }
             set.samples.append(record)
-            if let regex, matches(regex, record.text) { set.matching.append(i) }
-            if !onSample(i, record) { break }
         }
         return set
+    }
+}
+
+/// Samples on `width` threads pulling the next index; the first error stops the rest.
+private final class ConcurrentSamples: @unchecked Sendable {
+    let lock = NSLock()
+    let one: (GenerationSettings) throws -> GenerationRecord
+    let onSample: (Int, GenerationRecord) -> Bool
+    var records: [GenerationRecord?]
+    var next = 0
+    var stopped = false
+    var error: Error?
+
+    init(count: Int, one: @escaping (GenerationSettings) throws -> GenerationRecord,
+         onSample: @escaping (Int, GenerationRecord) -> Bool) {
+        self.one = one
+        self.onSample = onSample
+        records = Array(repeating: nil, count: count)
+    }
+
+    func run(width: Int, settings: @escaping (Int) -> GenerationSettings) throws -> [GenerationRecord?] {
+        let done = DispatchSemaphore(value: 0)
+        for _ in 0..<width {
+            let thread = Thread { [self] in
+                while true {
+                    lock.lock()
+                    guard !stopped, next < records.count else { lock.unlock(); break }
+                    let i = next
+                    next += 1
+                    lock.unlock()
+                    do {
+                        let record = try one(settings(i))
+                        lock.lock()
+                        if !stopped {
+                            records[i] = record
+                            if !onSample(i, record) { stopped = true }
+                        }
+                        lock.unlock()
+                    } catch {
+                        lock.lock()
+                        if self.error == nil { self.error = error }
+                        stopped = true
+                        lock.unlock()
+                    }
+                }
+                done.signal()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        for _ in 0..<width { done.wait() }
+        if let error { throw error }
+        return records
     }
 }

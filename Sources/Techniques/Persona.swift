@@ -16,7 +16,7 @@ public enum Persona {
     /// template followed by an opened user turn (found by rendering a marker message and cutting
     /// at the marker, so any template works); for `.narrator`, `text` itself; for `.empty`, "".
     public static func prompt(_ mode: PersonaMode, conversation: [ChatMessage], system: String?, text: String,
-                              model: LoadedModel) throws -> String {
+                              format: PromptFormat) throws -> String {
         switch mode {
         case .narrator: return text
         case .empty: return ""
@@ -24,7 +24,7 @@ public enum Persona {
             var messages = conversation
             if let system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
             let marker = "\u{E000}persona-swap\u{E000}"
-            let rendered = try model.chatPrompt(messages + [ChatMessage(role: "user", content: marker)], addGenerationPrompt: false)
+            let rendered = try format.render(messages + [ChatMessage(role: "user", content: marker)], addGenerationPrompt: false)
             guard let cut = rendered.range(of: marker) else { return rendered }
             return String(rendered[..<cut.lowerBound]) + text
         }
@@ -32,8 +32,9 @@ public enum Persona {
 
     /// One sample: the prompt continued raw (the template is already in it for `.user`).
     public static func run(_ mode: PersonaMode, conversation: [ChatMessage], system: String? = nil, text: String = "",
-                           settings: GenerationSettings, generator: Generator) throws -> GenerationRecord {
-        let p = try prompt(mode, conversation: conversation, system: system, text: text, model: generator.loaded)
-        return try RawCompletion.run(p, settings: settings, generator: generator)
+                           settings: GenerationSettings, engine: any TextEngine, cancel: CancellationFlag? = nil,
+                           onText: (String) -> Bool = { _ in true }) throws -> GenerationRecord {
+        let p = try prompt(mode, conversation: conversation, system: system, text: text, format: engine.format)
+        return try RawCompletion.run(p, settings: settings, engine: engine, cancel: cancel, onText: onText)
     }
 }

@@ -69,12 +69,12 @@ public enum ActivationEdits {
     /// Runs `body` with `hooks` installed on the model and a generator of its own (a cache filled
     /// under other activations must not be reused), then restores the previous hooks.
     public static func with<T>(_ hooks: ActivationHooks?, on loaded: LoadedModel, contextLength: Int,
-                               _ body: (Generator) throws -> T) throws -> T {
+                               _ body: (InProcessEngine) throws -> T) throws -> T {
         let model = loaded.model
         let previous = model.hooks
         model.hooks = hooks
         defer { model.hooks = previous }
-        return try body(Generator(model: loaded, contextLength: contextLength))
+        return try body(InProcessEngine(model: loaded, contextLength: contextLength))
     }
 }
 
@@ -83,14 +83,14 @@ public enum GenerationInput: Codable, Sendable, Equatable {
     case chat(messages: [ChatMessage], system: String?, prefill: String)
     case raw(String)
 
-    public func run(settings: GenerationSettings, generator: Generator,
+    public func run(settings: GenerationSettings, engine: any TextEngine,
                     onText: (String) -> Bool = { _ in true }) throws -> GenerationRecord {
         switch self {
         case .chat(let messages, let system, let prefill):
             return try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: settings,
-                                    generator: generator, onText: onText)
+                                    engine: engine, onText: onText)
         case .raw(let text):
-            return try RawCompletion.run(text, settings: settings, generator: generator, onText: onText)
+            return try RawCompletion.run(text, settings: settings, engine: engine, onText: onText)
         }
     }
 }
@@ -114,10 +114,10 @@ public enum Steering {
         }
         let context = model.model.trainedContextLength
         let baseline = try ActivationEdits.with(nil, on: model, contextLength: context) {
-            try input.run(settings: settings, generator: $0)
+            try input.run(settings: settings, engine: $0)
         }
         let steered = try ActivationEdits.with(ActivationEdits.steering(specs, sae: sae, at: point), on: model, contextLength: context) {
-            try input.run(settings: settings, generator: $0)
+            try input.run(settings: settings, engine: $0)
         }
         return SteeringComparison(hook: point.name, specs: specs, steered: steered, baseline: baseline)
     }
@@ -135,7 +135,7 @@ public enum Fuzzing {
             // Each sample draws its own noise from its own seed.
             try ActivationEdits.with(ActivationEdits.noise(scale: scale, at: point, seed: s.sampling.seed ^ 0x9E37_79B9),
                                      on: model, contextLength: model.model.trainedContextLength) {
-                try input.run(settings: s, generator: $0)
+                try input.run(settings: s, engine: $0)
             }
         }, onSample: onSample)
     }

@@ -11,7 +11,8 @@ public struct GenerationSettings: Codable, Sendable, Equatable {
     }
 }
 
-/// The outcome of a technique run: the exact prompt text, the generated ids and text, why it stopped.
+/// The outcome of a technique run: the exact prompt text, the generated ids and text, why it stopped,
+/// and which engine answered.
 public struct GenerationRecord: Codable, Sendable, Equatable {
     public var prompt: String
     public var promptIDs: [TokenID]
@@ -19,34 +20,33 @@ public struct GenerationRecord: Codable, Sendable, Equatable {
     public var text: String
     public var stopReason: StopReason
     public var settings: GenerationSettings
+    /// Who generated it (nil in records written before engines were named).
+    public var engine: EngineIdentity?
 
     public init(prompt: String, promptIDs: [TokenID], ids: [TokenID], text: String, stopReason: StopReason,
-                settings: GenerationSettings) {
+                settings: GenerationSettings, engine: EngineIdentity? = nil) {
         self.prompt = prompt
         self.promptIDs = promptIDs
         self.ids = ids
         self.text = text
         self.stopReason = stopReason
         self.settings = settings
+        self.engine = engine
+    }
+
+    public init(prompt: String, completion c: Completion, settings: GenerationSettings, engine: EngineIdentity) {
+        self.init(prompt: prompt, promptIDs: c.promptIDs, ids: c.ids, text: c.text, stopReason: c.stopReason,
+                  settings: settings, engine: engine)
     }
 }
 
-/// Raw continuation of text with no template (also the narrator persona's mechanism).
+/// Raw continuation of text with no template (also the narrator persona's mechanism). An empty
+/// text samples from the model's prior.
 public enum RawCompletion {
-    public static func run(_ text: String, settings: GenerationSettings, generator: Generator,
-                           onText: (String) -> Bool = { _ in true }) throws -> GenerationRecord {
-        let tokenizer = generator.loaded.tokenizer
-        var ids = tokenizer.encodePrompt(text)
-        if ids.isEmpty {
-            // An empty prompt samples from the model's prior: start from BOS (or EOS, the usual
-            // document separator of models without one).
-            guard let start = tokenizer.bosID ?? tokenizer.eosID else { throw EngineError.emptyInput }
-            ids = [start]
-        }
-        let g = try generator.generate(prompt: ids, parameters: settings.sampling, maxTokens: settings.maxTokens) { _, piece in
-            onText(piece)
-        }
-        return GenerationRecord(prompt: text, promptIDs: ids, ids: g.ids, text: g.text, stopReason: g.stopReason, settings: settings)
+    public static func run(_ text: String, settings: GenerationSettings, engine: any TextEngine,
+                           cancel: CancellationFlag? = nil, onText: (String) -> Bool = { _ in true }) throws -> GenerationRecord {
+        let c = try engine.complete(text, parameters: settings.sampling, maxTokens: settings.maxTokens, cancel: cancel, onText: onText)
+        return GenerationRecord(prompt: text, completion: c, settings: settings, engine: engine.identity)
     }
 }
 
@@ -55,16 +55,13 @@ public enum ChatTurn {
     /// `messages` is the conversation so far, ending with the user's turn. The returned text is
     /// what the model wrote after the prefill (the prefill itself is in `prompt`).
     public static func run(messages: [ChatMessage], system: String? = nil, prefill: String = "",
-                           settings: GenerationSettings, generator: Generator,
+                           settings: GenerationSettings, engine: any TextEngine, cancel: CancellationFlag? = nil,
                            onText: (String) -> Bool = { _ in true }) throws -> GenerationRecord {
         var all = messages
         if let system { all.insert(ChatMessage(role: "system", content: system), at: 0) }
-        let prompt = try generator.loaded.chatPrompt(all, prefill: prefill)
-        // The template may already begin with BOS: encodePrompt never adds a second.
-        let ids = generator.loaded.tokenizer.encodePrompt(prompt)
-        let g = try generator.generate(prompt: ids, parameters: settings.sampling, maxTokens: settings.maxTokens) { _, piece in
-            onText(piece)
-        }
-        return GenerationRecord(prompt: prompt, promptIDs: ids, ids: g.ids, text: g.text, stopReason: g.stopReason, settings: settings)
+        let prompt = try engine.chatPrompt(all, prefill: prefill)
+        // The template may already begin with BOS: the engine never adds a second.
+        let c = try engine.complete(prompt, parameters: settings.sampling, maxTokens: settings.maxTokens, cancel: cancel, onText: onText)
+        return GenerationRecord(prompt: prompt, completion: c, settings: settings, engine: engine.identity)
     }
 }

@@ -49,48 +49,53 @@ public protocol GenerationRunner: AnyObject, Sendable {
     func perform(_ work: @escaping @Sendable () -> Void)
 }
 
-/// The real runner: the loaded model on a background thread, a KV cache per origin (a pane's
-/// next turn reuses its own history), cancellation checked after every token.
-public final class ModelRunner: GenerationRunner, @unchecked Sendable {
-    public let loaded: LoadedModel
+/// The real runner: an engine on a background queue, an engine of its own per origin (a pane's next
+/// turn reuses its own history in-process), cancellation checked after every token and, for a
+/// serving engine, the open streams closed at once. N samples run `engine.concurrency` at a time.
+public final class EngineRunner: GenerationRunner, @unchecked Sendable {
+    public let engine: any TextEngine
     public let contextLimit: Int
     private let queue = DispatchQueue(label: "workbench.generation", qos: .userInitiated)
     private let lock = NSLock()
-    private var cancelled = false
-    private var generators: [String: Generator] = [:]
+    private var current = CancellationFlag()
+    private var engines: [String: any TextEngine] = [:]
 
-    public init(loaded: LoadedModel, contextLength: Int? = nil) {
-        self.loaded = loaded
-        contextLimit = min(contextLength ?? loaded.model.trainedContextLength, loaded.model.trainedContextLength)
+    public init(engine: any TextEngine) {
+        self.engine = engine
+        contextLimit = engine.contextLimit
+    }
+
+    /// The in-process engine on `loaded` with a context of `contextLength` (default: the model's).
+    public convenience init(loaded: LoadedModel, contextLength: Int? = nil) {
+        let n = min(contextLength ?? loaded.model.trainedContextLength, loaded.model.trainedContextLength)
+        self.init(engine: InProcessEngine(model: loaded, contextLength: n))
     }
 
     public func cancel() {
-        lock.lock(); cancelled = true; lock.unlock()
+        lock.lock(); let flag = current; lock.unlock()
+        flag.cancel()
     }
 
     public func perform(_ work: @escaping @Sendable () -> Void) {
         queue.async(execute: work)
     }
 
-    private var isCancelled: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return cancelled
-    }
-
-    private func generator(for origin: String) -> Generator {
-        if let g = generators[origin] { return g }
-        let g = Generator(model: loaded, contextLength: contextLimit)
-        generators[origin] = g
-        return g
+    private func engine(for origin: String) -> any TextEngine {
+        if let e = engines[origin] { return e }
+        let e = engines.isEmpty ? engine : engine.fork()
+        engines[origin] = e
+        return e
     }
 
     public func start(_ job: GenerationJob, emit: @escaping @Sendable (GenerationEvent) -> Void) {
-        lock.lock(); cancelled = false; lock.unlock()
+        let flag = CancellationFlag()
+        lock.lock(); current = flag; lock.unlock()
         queue.async { [self] in
-            let generator = generator(for: job.origin)
+            let engine = engine(for: job.origin)
+            let inProcess = engine as? InProcessEngine
             var error: String?
             do {
-                _ = try MultiSample.run(count: job.samples, settings: job.settings, pattern: nil, one: { settings in
+                _ = try MultiSample.run(count: job.samples, settings: job.settings, pattern: nil, concurrency: engine.concurrency, one: { settings in
                     let sample = job.samples == 1 ? 0 : Int(settings.sampling.seed &- job.settings.sampling.seed)
                     let start = DispatchTime.now().uptimeNanoseconds
                     var produced = 0
@@ -100,29 +105,29 @@ public final class ModelRunner: GenerationRunner, @unchecked Sendable {
                         if produced % 4 == 0 {
                             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                             emit(.progress(job: job.id, tokensPerSecond: Double(produced) / max(seconds, 1e-9),
-                                           contextUsed: generator.cache.count))
+                                           contextUsed: inProcess?.generator.cache.count ?? 0))
                         }
-                        return !self.isCancelled
+                        return !flag.isCancelled
                     }
                     let record: GenerationRecord
                     switch job.technique {
                     case .chat(let messages, let system, let prefill):
                         record = try ChatTurn.run(messages: messages, system: system, prefill: prefill,
-                                                  settings: settings, generator: generator, onText: onText)
+                                                  settings: settings, engine: engine, cancel: flag, onText: onText)
                     case .persona(let mode, let conversation, let system, let text):
-                        let prompt = try Persona.prompt(mode, conversation: conversation, system: system, text: text, model: loaded)
-                        record = try RawCompletion.run(prompt, settings: settings, generator: generator, onText: onText)
+                        record = try Persona.run(mode, conversation: conversation, system: system, text: text,
+                                                 settings: settings, engine: engine, cancel: flag, onText: onText)
                     }
-                    emit(.progress(job: job.id, tokensPerSecond: 0, contextUsed: generator.cache.count))
+                    emit(.progress(job: job.id, tokensPerSecond: 0, contextUsed: inProcess?.generator.cache.count ?? record.promptIDs.count + record.ids.count))
                     emit(.sampleFinished(job: job.id, sample: sample, record))
                     return record
-                }, onSample: { _, _ in !self.isCancelled })
+                }, onSample: { _, _ in !flag.isCancelled })
             } catch let e as CustomStringConvertible {
                 error = e.description
-                generator.reset()
+                inProcess?.generator.reset()
             } catch let e {
                 error = "\(e)"
-                generator.reset()
+                inProcess?.generator.reset()
             }
             emit(.finished(job: job.id, error: error))
         }

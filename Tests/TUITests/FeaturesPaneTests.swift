@@ -18,7 +18,7 @@ final class FeaturesPaneTests: XCTestCase {
         let sae = try SparseAutoencoder.load(directory: dir.path, expectedDIn: dIn)
         let notebook = try Notebook(path: dir.appendingPathComponent("test.session").path)
         let state = AppState(width: 110, height: 40, modelName: loaded.name, contextLimit: 512, theme: try Fixtures.theme())
-        let app = App(state: state, runner: ModelRunner(loaded: loaded, contextLength: 512), notebook: notebook,
+        let app = App(state: state, runner: EngineRunner(loaded: loaded, contextLength: 512), notebook: notebook,
                       provenance: Provenance(model: "SmolLM2-135M-Instruct.Q4_1.gguf"))
         app.setFeatureTools(try FeatureTools(loaded: loaded, sae: sae))
         app.handle(.alt("4"))

@@ -82,7 +82,7 @@ final class InterventionTests: XCTestCase {
         for (i, record) in quiet.samples.enumerated() {
             var s = sampled
             s.sampling.seed = 5 + UInt64(i)
-            let plain = try input.run(settings: s, generator: Generator(model: m, contextLength: 256))
+            let plain = try input.run(settings: s, engine: InProcessEngine(model: m, contextLength: 256))
             XCTAssertEqual(record.ids, plain.ids, "sample \(i)")
         }
         let noisy = try Fuzzing.run(input, at: .residPost(15), scale: 2, samples: 3, pattern: nil, settings: sampled, model: m)
@@ -97,19 +97,19 @@ final class PersonaTests: XCTestCase {
     func testUserTurnOpensAUserTurnAfterTheConversation() throws {
         let m = try model()
         let conversation = [ChatMessage(role: "user", content: "Hi"), ChatMessage(role: "assistant", content: "Hello! Chocolate?")]
-        let p = try Persona.prompt(.user, conversation: conversation, system: "Be brief.", text: "Why", model: m)
+        let p = try Persona.prompt(.user, conversation: conversation, system: "Be brief.", text: "Why", format: m.format)
         XCTAssertEqual(p, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello! Chocolate?<|im_end|>\n<|im_start|>user\nWhy")
         let r = try Persona.run(.user, conversation: conversation, settings: GenerationSettings(sampling: .greedy, maxTokens: 16),
-                                generator: Generator(model: m, contextLength: 256))
+                                engine: InProcessEngine(model: m, contextLength: 256))
         XCTAssertFalse(r.text.isEmpty)
         XCTAssertFalse(r.text.contains("<|im_start|>"))
     }
 
     func testNarratorIsRawTextAndEmptyStartsFromTheBeginningToken() throws {
         let m = try model()
-        XCTAssertEqual(try Persona.prompt(.narrator, conversation: [], system: nil, text: "The root cause is", model: m), "The root cause is")
+        XCTAssertEqual(try Persona.prompt(.narrator, conversation: [], system: nil, text: "The root cause is", format: m.format), "The root cause is")
         let empty = try Persona.run(.empty, conversation: [], settings: GenerationSettings(sampling: SamplingParameters(temperature: 1, seed: 3), maxTokens: 8),
-                                    generator: Generator(model: m, contextLength: 64))
+                                    engine: InProcessEngine(model: m, contextLength: 64))
         XCTAssertEqual(empty.promptIDs, [m.tokenizer.bosID!])
         XCTAssertEqual(empty.ids.count, 8)
     }

@@ -7,10 +7,14 @@ public final class LoadedModel: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let model: any LanguageModel
     public let pool: WorkerPool
+    /// The chat template (or built-in format) and BOS/EOS text of the file.
+    public let format: PromptFormat
     /// The model's own `tokenizer.chat_template`, parsed; nil when absent or beyond the interpreter.
-    public let chatTemplate: ChatTemplate?
+    public var chatTemplate: ChatTemplate? { format.template }
     /// Why the template could not be used, when it could not.
-    public let chatTemplateProblem: String?
+    public var chatTemplateProblem: String? { format.templateProblem }
+    /// The prompt format used when the file's own template is missing or beyond the interpreter.
+    public var builtInFormat: ChatFormat { format.builtIn }
 
     /// `general.name` from the file (untrusted text: sanitise before display).
     public var name: String { file.metadata["general.name"]?.string ?? URL(fileURLWithPath: path).lastPathComponent }
@@ -35,20 +39,7 @@ public final class LoadedModel: @unchecked Sendable {
         if let adapterDirectory {
             try model.setAdapter(LoRAAdapter(directory: adapterDirectory))
         }
-        let builtIn = LoadedModel.builtInFormat(file: file, architecture: model.architecture)
-        if let source = file.metadata["tokenizer.chat_template"]?.string {
-            do {
-                chatTemplate = try ChatTemplate(source: source)
-                chatTemplateProblem = nil
-            } catch {
-                chatTemplate = nil
-                chatTemplateProblem = "\(error.description); using the built-in \(builtIn) format"
-            }
-        } else {
-            chatTemplate = nil
-            chatTemplateProblem = "the file has no tokenizer.chat_template; using the built-in \(builtIn) format"
-        }
-        builtInFormat = builtIn
+        format = PromptFormat(gguf: file, tokenizer: tokenizer, architecture: model.architecture, origin: "the file")
     }
 
     /// The context a Generator gets by default: the trained context, capped so that the KV cache
@@ -73,36 +64,10 @@ public final class LoadedModel: @unchecked Sendable {
         return n
     }
 
-    /// The prompt format used when the file's own template is missing or beyond the interpreter:
-    /// the one the template names by its special tokens, else the family's (Gemma's turns for
-    /// gemma*, Llama 3's headers for a vocabulary that has them, ChatML otherwise).
-    public let builtInFormat: ChatFormat
-
-    static func builtInFormat(file: GGUFFile, architecture: String) -> ChatFormat {
-        if let source = file.metadata["tokenizer.chat_template"]?.string, let format = ChatFormat.detect(template: source) {
-            return format
-        }
-        if architecture.hasPrefix("gemma") { return .gemma }
-        if let tokens = file.metadata["tokenizer.ggml.tokens"]?.array,
-           tokens.contains(where: { $0.string == "<|start_header_id|>" }) {
-            return .llama3
-        }
-        return .chatML
-    }
-
     /// The text of a chat prompt: the template applied to `messages` with the assistant turn opened,
     /// then `prefill` (the start of the assistant's reply, left open for the model to continue).
     /// With `addGenerationPrompt` false the text ends after the last message (no turn opened).
     public func chatPrompt(_ messages: [ChatMessage], prefill: String = "", addGenerationPrompt: Bool = true) throws -> String {
-        let bos = tokenizer.bosID.map { tokenizer.tokenText($0) } ?? ""
-        let eos = tokenizer.eosID.map { tokenizer.tokenText($0) } ?? ""
-        let open = addGenerationPrompt
-        let rendered: String
-        if let chatTemplate {
-            rendered = try chatTemplate.render(messages: messages, addGenerationPrompt: open, bosToken: bos, eosToken: eos)
-        } else {
-            rendered = builtInFormat.render(messages: messages, addGenerationPrompt: open, bosToken: bos)
-        }
-        return rendered + prefill
+        try format.render(messages, prefill: prefill, addGenerationPrompt: addGenerationPrompt)
     }
 }

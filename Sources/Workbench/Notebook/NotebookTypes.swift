@@ -6,17 +6,20 @@ public enum EntryKind: String, Codable, Sendable, CaseIterable {
     case note, hypothesis, evidence
 }
 
-/// Everything needed to reproduce a result: which model (and exact file), adapter, sampling
-/// settings and seed.
+/// Everything needed to reproduce a result: which model (and exact file, or the server and its
+/// model name), adapter, sampling settings and seed.
 public struct Provenance: Codable, Sendable, Equatable {
-    public var model: String               // model file name
+    public var model: String               // model file name, or the served model's name
     public var modelSHA256: String?
     public var adapter: String?
     public var settings: [String: String]  // "temperature": "0.8", "top_p": ..., "max_tokens": ..., "pattern": ...
     public var seed: UInt64?
+    /// The serving engine's base URL (never with credentials) when the model ran on one.
+    public var backend: String?
 
     public init(model: String, modelSHA256: String? = nil, adapter: String? = nil,
-                settings: [String: String] = [:], seed: UInt64? = nil) {
+                settings: [String: String] = [:], seed: UInt64? = nil, backend: String? = nil) {
+        self.backend = backend
         self.model = model
         self.modelSHA256 = modelSHA256
         self.adapter = adapter
