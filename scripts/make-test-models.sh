@@ -9,7 +9,7 @@
 # Steps:
 #   1. bench/.venv with numpy and llama-cpp-python built natively (scripts/llamacpp-venv.sh,
 #      shared with scripts/bench-vs-llamacpp.sh; a build already running is waited for), plus
-#      the pins of scripts/requirements-test-models.txt (numpy, gguf, Jinja2)
+#      the pins of scripts/requirements-test-models.txt (numpy, gguf, Jinja2, and the server extra for the remote-engine tests)
 #   2. the source models (scripts/fetch-model.sh), if missing
 #   3. scripts/make_family_fixtures.py: models/quant/SmolLM2-135M-Instruct.<TYPE>.gguf (14 types,
 #      llama.cpp's quantiser), models/fixtures/<family>-tiny.gguf (llama3, qwen2, qwen3, gemma2;

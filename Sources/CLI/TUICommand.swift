@@ -50,8 +50,9 @@ struct TUICommand: ParsableCommand {
             state.backend = id.label.components(separatedBy: " ").first
             let provenance = Provenance(model: blind ? "hidden (blind game)" : id.model, backend: id.url)
             app = App(state: state, runner: runner, notebook: notebook, provenance: provenance)
-            app.setFeatureTools(nil, problem: "The Features pane reads activations inside the model, so it needs the in-process engine; "
-                                + "this session runs on \(id.url ?? "a server"). Open the workbench without --backend (and with --model FILE.gguf) to use it.")
+            app.setFeatureTools(nil, engineNote: "The Features pane reads activations inside the model, so it needs the in-process engine; "
+                                + "this session runs on \(id.url ?? "a server"), which gives only text. Open the workbench without --backend "
+                                + "(and with --model FILE.gguf) to read, search and steer features.")
             try notebook.setMeta("model", provenance.model)
             try notebook.setMeta("backend", id.url ?? "")
         } else {

@@ -46,8 +46,9 @@ public final class App: @unchecked Sendable {
     /// The SAE the Features pane uses, if one is loaded.
     public private(set) var featureTools: FeatureTools?
 
-    public func setFeatureTools(_ tools: FeatureTools?, problem: String? = nil) {
+    public func setFeatureTools(_ tools: FeatureTools?, problem: String? = nil, engineNote: String? = nil) {
         featureTools = tools
+        state.features.engineNote = engineNote
         state.features.available = tools != nil
         if let tools {
             let name = tools.sae.directory.lastPathComponent

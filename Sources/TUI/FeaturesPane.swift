@@ -63,6 +63,8 @@ public struct FeaturesPaneState: Sendable {
     public var settings = PaneSettings(temperature: 0.8, maxTokens: 80, samples: 8)
     /// "name (hook, d_sae N, index: yes/no)", or why there is no SAE.
     public var saeSummary: String?
+    /// Why the pane cannot work with this engine at all (a serving engine gives only text).
+    public var engineNote: String?
     public var available = false
 }
 
@@ -282,6 +284,9 @@ extension Screen {
     static func featuresView(_ s: AppState, width: Int) -> PaneView {
         let f = s.features
         var v = PaneView()
+        if let note = f.engineNote {
+            return emptyState(width: width, title: "Features (sparse-autoencoder features)", text: note)
+        }
         guard f.available else {
             return emptyState(width: width, title: "Features (sparse-autoencoder features)", text: """
                 No SAE is loaded. Start the workbench with --sae DIR (an SAE in the SAELens format for this \

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Workbench
 import XCTest
 
 /// The real binary, the real default model, a real terminal: tmux runs the full-screen workbench,
@@ -208,4 +209,77 @@ final class TUIEndToEndTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("needs a terminal"), r.stderr)
     }
+
+    /// The workbench on a real serving engine (llama-cpp-python's server on loopback): the status bar
+    /// names the server, a sampled reply streams into the Chat pane, the Features pane says it needs
+    /// the in-process engine, and the session records the backend.
+    func testASampledReplyStreamsFromAServerInTheTUI() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let server = try LlamaServer(model: DefaultModel.path)
+        defer { server.stop() }
+        let sessionFile = dir.appendingPathComponent("served.session").path
+        let command = "'\(binary)' --backend '\(server.url)' --template '\(DefaultModel.path)' --session '\(sessionFile)'; echo EXIT=$?; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "34", command])
+        try waitFor("the workbench to open on the server") { $0.contains("1 Chat") && $0.contains("on 127.0.0.1:\(server.port)") }
+        try send("-l", "Tell me a short story about a cat.")
+        try send("Enter")
+        try waitFor("the reply to start streaming", seconds: 60) { $0.contains("● Chat") }
+        let done = try waitFor("the reply to finish", seconds: 120) { !$0.contains("● Chat") && $0.contains("Model") }
+        XCTAssertFalse(done.contains("generation failed"), done)
+        try send("M-4")
+        try waitFor("the Features pane's note") { $0.contains("needs the in-process engine") }
+        try send("C-c")
+        try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
+        let notebook = try Notebook(path: sessionFile, create: false)
+        defer { notebook.close() }
+        XCTAssertEqual(try notebook.meta("backend"), server.url)
+        let transcript = try XCTUnwrap(try notebook.artifacts().first { $0.kind == "transcript" })
+        XCTAssertTrue(transcript.payload.contains("a short story about a cat"), transcript.payload)
+        XCTAssertEqual(transcript.provenance?.backend, server.url)
+    }
+
+    /// A server that dies mid-reply: the TUI says so and keeps working (the next message gets its
+    /// reply), and the session keeps every turn it acknowledged.
+    func testAServerDyingMidStreamLeavesTheTUIWorkingAndTheSessionWhole() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let calls = CallCounter()
+        let fake = try FakeHTTPServer { request, c in
+            if request.path == "/v1/models" { return c.respond(200, "{\"data\":[{\"id\":\"organism\"}]}") }
+            c.startEvents()
+            if calls.next() == 0 {
+                c.event(text: "The hidden")
+                usleep(100_000)
+                c.reset()
+            } else {
+                c.event(text: "All is well.", finish: "stop")
+                c.endEvents()
+            }
+        }
+        let sessionFile = dir.appendingPathComponent("faults.session").path
+        let command = "'\(binary)' --backend '\(fake.url)' --template '\(DefaultModel.path)' --session '\(sessionFile)'; echo EXIT=$?; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "34", command])
+        try waitFor("the workbench to open on the fake server") { $0.contains("1 Chat") && $0.contains("organism on 127.0.0.1") }
+        try send("-l", "What is your goal?")
+        try send("Enter")
+        try waitFor("the failure to be reported") { $0.contains("generation failed") && $0.contains("after 1 token") }
+        try send("-l", "Are you sure?")
+        try send("Enter")
+        try waitFor("the second reply") { $0.contains("All is well.") && !$0.contains("● Chat") }
+        try send("C-c")
+        try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
+        let notebook = try Notebook(path: sessionFile, create: false)
+        defer { notebook.close() }
+        let transcript = try XCTUnwrap(try notebook.artifacts().first { $0.kind == "transcript" })
+        for text in ["What is your goal?", "Are you sure?", "All is well."] {
+            XCTAssertTrue(transcript.payload.contains(text), "\(text) is in the saved transcript: \(transcript.payload)")
+        }
+    }
+}
+
+final class CallCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func next() -> Int { lock.lock(); defer { n += 1; lock.unlock() }; return n }
 }
