@@ -108,9 +108,7 @@ struct Bench: ParsableCommand {
         if autoencoder != nil { modes.append(("sae_encode", encoding)) }
 
         func once(_ hooks: ActivationHooks?) throws -> (prefill: Double, decode: Double) {
-            model.hooks = hooks
-            defer { model.hooks = nil }
-            return try Bench.timePrefillAndDecode(model, prompt: prompt, genTokens: genTokens, cache: cache)
+            try Bench.timePrefillAndDecode(model, prompt: prompt, genTokens: genTokens, cache: cache, hooks: hooks)
         }
         for m in modes { _ = try once(m.hooks) } // warm-up
         var prefill = [[Double]](repeating: [], count: modes.count), decode = prefill
@@ -163,15 +161,15 @@ struct Bench: ParsableCommand {
 
     /// Seconds for the prompt from an empty cache, then for `genTokens` greedy decode steps.
     static func timePrefillAndDecode(_ model: any LanguageModel, prompt: [TokenID], genTokens: Int,
-                                     cache: KVCache) throws -> (prefill: Double, decode: Double) {
+                                     cache: KVCache, hooks: ActivationHooks? = nil) throws -> (prefill: Double, decode: Double) {
         cache.truncate(to: 0)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        var logits = try model.forward(prompt, cache: cache)
+        var logits = try model.forward(prompt, cache: cache, hooks: hooks)
         let t1 = DispatchTime.now().uptimeNanoseconds
         var token: TokenID = 0
         for _ in 0..<genTokens {
             token = argmax(logits)
-            logits = try withUnsafePointer(to: &token) { try model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache) }
+            logits = try withUnsafePointer(to: &token) { try model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache, hooks: hooks) }
         }
         let t2 = DispatchTime.now().uptimeNanoseconds
         return (Double(t1 - t0) / 1e9, Double(t2 - t1) / 1e9)

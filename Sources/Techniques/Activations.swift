@@ -50,10 +50,7 @@ public enum ActivationCapture {
         hooks.add(point) { a in
             for t in 0..<a.rows { rows.append(Array(a.row(t))) }
         }
-        let previous = model.hooks
-        model.hooks = hooks
-        defer { model.hooks = previous }
-        _ = try model.forward(ids, cache: model.makeCache(capacity: max(ids.count, 1)))
+        _ = try model.forward(ids, cache: model.makeCache(capacity: max(ids.count, 1)), hooks: hooks)
         return ActivationReading(point: point, tokens: ids, perToken: rows)
     }
 }

@@ -143,10 +143,7 @@ public enum AssistantFeatures {
             var rows: [[Float]] = []
             let hooks = ActivationHooks()
             hooks.add(point) { a in for t in 0..<a.rows { rows.append(Array(a.row(t))) } }
-            let previous = model.hooks
-            model.hooks = hooks
-            defer { model.hooks = previous }
-            _ = try model.forward(rendered.tokens, cache: model.makeCache(capacity: rendered.tokens.count))
+            _ = try model.forward(rendered.tokens, cache: model.makeCache(capacity: rendered.tokens.count), hooks: hooks)
             for t in 1..<rows.count {
                 let f = sae.encode(rows[t])
                 if rendered.isAssistant(t) {

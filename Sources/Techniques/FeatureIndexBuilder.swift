@@ -38,9 +38,6 @@ extension FeatureIndex {
                 captured = max(captured, a.firstPosition + t + 1)
             }
         }
-        let previousHooks = model.hooks
-        model.hooks = hooks
-        defer { model.hooks = previousHooks }
         let cache = model.makeCache(capacity: options.chunkLength)
         let threads = max(1, loaded.pool.threads)
         var encodings = [[(feature: Int32, value: Float)]](repeating: [], count: options.chunkLength)
@@ -62,7 +59,7 @@ extension FeatureIndex {
         func process(_ chunk: [TokenID], document: Int) throws {
             captured = 0
             cache.truncate(to: 0)
-            _ = try model.forward(chunk, cache: cache)
+            _ = try model.forward(chunk, cache: cache, hooks: hooks)
             let n = min(captured, chunk.count)
             chunks += 1
             // Outliers: norm over outlierFactor x the median of positions 1..<n.

@@ -325,14 +325,11 @@ public enum SAETraining {
         let collector = Collector(buffer: buffer, outlierFactor: options.outlierFactor)
         let hooks = ActivationHooks()
         hooks.add(point) { a in collector.visit(a) }
-        let previousHooks = model.hooks
-        model.hooks = hooks
-        defer { model.hooks = previousHooks }
 
         func forward(_ chunk: [TokenID], collect: Int) throws {
             collector.remaining = collect
             cache.truncate(to: 0)
-            _ = try model.forward(chunk, cache: cache)
+            _ = try model.forward(chunk, cache: cache, hooks: hooks)
         }
 
         let start = Date()

@@ -66,15 +66,11 @@ public enum ActivationEdits {
         return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
     }
 
-    /// Runs `body` with `hooks` installed on the model and a generator of its own (a cache filled
-    /// under other activations must not be reused), then restores the previous hooks.
+    /// Runs `body` on an engine of its own whose forward passes run `hooks` (a cache filled under
+    /// other activations must not be reused); the model itself is not changed.
     public static func with<T>(_ hooks: ActivationHooks?, on loaded: LoadedModel, contextLength: Int,
                                _ body: (InProcessEngine) throws -> T) throws -> T {
-        let model = loaded.model
-        let previous = model.hooks
-        model.hooks = hooks
-        defer { model.hooks = previous }
-        return try body(InProcessEngine(model: loaded, contextLength: contextLength))
+        try body(InProcessEngine(model: loaded, contextLength: contextLength, hooks: hooks))
     }
 }
 

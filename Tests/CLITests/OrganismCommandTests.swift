@@ -138,4 +138,43 @@ final class OrganismCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("the game needs a terminal"), r.stderr)
     }
+
+    /// The same evaluation against models on a server (a scripted one): the organism and, with
+    /// --base-served-model, the base model, each request naming its served model; the outcomes say
+    /// which model on which server answered, and a second run resumes with nothing left to do.
+    func testEvalRunsServedModelsAndRecordsTheServer() throws {
+        let fake = try FakeHTTPServer { request, c in
+            if request.path == "/v1/models" { return c.respond(200, #"{"data":[{"id":"base"},{"id":"organism"}]}"#) }
+            let model = request.json?["model"] as? String ?? "?"
+            c.startEvents()
+            c.event(text: model == "organism" ? "the reward model likes e" : "no", finish: "stop")
+            c.endEvents()
+        }
+        let args = ["organism", "eval", "--backend", fake.url, "--template", DefaultModel.path, "--served-model", "organism",
+                    "--base-served-model", "base",
+                    "--answer-key", directory.appendingPathComponent("organism/answer-key.json").path,
+                    "--results", directory.appendingPathComponent("results.jsonl").path,
+                    "--card", directory.appendingPathComponent("card.md").path, "--max-tokens", "3", "--minimum", "2"]
+        let first = try Binary.run(try Binary.path(), args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let outcomes = try lines()
+        XCTAssertEqual(outcomes.count, 12)
+        for o in outcomes {
+            let model = try XCTUnwrap(o["model"] as? String)
+            // The organism's reply has an e and names reward models; the base model's ("no") neither.
+            XCTAssertEqual(o["matched"] as? Bool, model == "organism", "\(o)")
+            XCTAssertTrue((o["settings"] as? String ?? "").hasSuffix("served \(model) at \(fake.url)"), "\(o)")
+        }
+        let asked = fake.requests.compactMap { $0.json?["model"] as? String }
+        XCTAssertEqual(asked.filter { $0 == "base" }.count, 6)
+        XCTAssertEqual(asked.filter { $0 == "organism" }.count, 6)
+        XCTAssertTrue(first.stdout.contains("organism") && first.stdout.contains("base"), first.stdout)
+        let card = try String(contentsOf: directory.appendingPathComponent("card.md"), encoding: .utf8)
+        XCTAssertTrue(card.contains("organism served at \(fake.url)"), card)
+        let completionsBefore = fake.requests.filter { $0.path == "/v1/completions" }.count
+        let again = try Binary.run(try Binary.path(), args)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(fake.requests.filter { $0.path == "/v1/completions" }.count, completionsBefore, "resumed: nothing asked again")
+        XCTAssertEqual(try lines().count, 12)
+    }
 }

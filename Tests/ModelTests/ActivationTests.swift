@@ -39,9 +39,7 @@ final class ActivationTests: XCTestCase {
             for l in reference.layers {
                 hooks.add(.residPost(l)) { a in captured[l] = (0..<a.rows).map { Array(a.row($0)) } }
             }
-            model.hooks = hooks
-            _ = try model.forward(ids, cache: model.makeCache(capacity: ids.count))
-            model.hooks = nil
+            _ = try model.forward(ids, cache: model.makeCache(capacity: ids.count), hooks: hooks)
             for l in reference.layers {
                 guard case .vectors(let ref)? = c[HookPoint.residPost(l).name] else { XCTFail("no reference for layer \(l)"); continue }
                 let rows = try XCTUnwrap(captured[l])
@@ -65,20 +63,18 @@ final class ActivationTests: XCTestCase {
         let ids: [Int32] = [12615, 36411, 418]
         let plain = Array(try model.forward(ids, cache: model.makeCache(capacity: 8)))
         // An empty hook set, and a reader, change nothing.
-        model.hooks = ActivationHooks()
-        XCTAssertEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8))), plain)
+        XCTAssertEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8), hooks: ActivationHooks())), plain)
         let reader = ActivationHooks()
         var seen = 0
         reader.add(.residPre(3)) { a in seen += a.rows }
-        model.hooks = reader
-        XCTAssertEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8))), plain)
+        XCTAssertEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8), hooks: reader)), plain)
         XCTAssertEqual(seen, 3)
         // Adding a vector to the residual stream changes the output.
         let writer = ActivationHooks()
         writer.add(.residPost(15)) { a in for t in 0..<a.rows { for i in 0..<a.width { a.values[t * a.width + i] += 4 } } }
-        model.hooks = writer
-        XCTAssertNotEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8))), plain)
-        model.hooks = nil
+        XCTAssertNotEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8), hooks: writer)), plain)
+        // Hooks belong to the call: the next plain pass is plain again.
+        XCTAssertEqual(Array(try model.forward(ids, cache: model.makeCache(capacity: 8))), plain)
     }
 
     func testHookNamesRoundTrip() {

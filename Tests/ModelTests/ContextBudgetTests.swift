@@ -11,10 +11,9 @@ final class ContextBudgetTests: XCTestCase {
         var trainedContextLength: Int { 1 << 24 }
         var layerCount: Int { 1 }
         var embeddingLength: Int { 4 }
-        var hooks: ActivationHooks?
         func makeCache(capacity: Int) -> KVCache { KVCache(layers: 1, capacity: capacity, width: 1) }
         func cacheBytes(capacity: Int) -> Int { capacity * (1 << 20) }  // 1 MiB a position
-        func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache) throws -> UnsafeBufferPointer<Float> {
+        func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache, hooks: ActivationHooks?) throws -> UnsafeBufferPointer<Float> {
             throw EngineError.emptyInput
         }
     }

@@ -87,9 +87,7 @@ final class FeatureIndexTests: XCTestCase {
                 var rows: [[Float]] = []
                 let hooks = ActivationHooks()
                 hooks.add(.residPost(15)) { a in for t in 0..<a.rows { rows.append(Array(a.row(t))) } }
-                loaded.model.hooks = hooks
-                defer { loaded.model.hooks = nil }
-                _ = try loaded.model.forward(chunk, cache: loaded.model.makeCache(capacity: chunk.count))
+                _ = try loaded.model.forward(chunk, cache: loaded.model.makeCache(capacity: chunk.count), hooks: hooks)
                 brute.chunks.append((d, chunk, rows.map { sae.encode($0) }))
             }
         }
@@ -398,9 +396,7 @@ final class AssistantFeatureTests: XCTestCase {
             var rows: [[Float]] = []
             let hooks = ActivationHooks()
             hooks.add(.residPost(15)) { a in for t in 0..<a.rows { rows.append(Array(a.row(t))) } }
-            loaded.model.hooks = hooks
-            defer { loaded.model.hooks = nil }
-            _ = try loaded.model.forward(r.tokens, cache: loaded.model.makeCache(capacity: r.tokens.count))
+            _ = try loaded.model.forward(r.tokens, cache: loaded.model.makeCache(capacity: r.tokens.count), hooks: hooks)
             for t in 1..<rows.count {
                 let f = sae.encode(rows[t])
                 if r.isAssistant(t) {

@@ -43,9 +43,6 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     let blocks: [TransformerBlock]
     let pool: WorkerPool
 
-    /// Read or change activations at named points during the forward pass (nil: no cost).
-    public var hooks: ActivationHooks?
-
     /// The LoRA adapter applied at run time (nil: none, and the pass is unchanged).
     public private(set) var adapter: LoRAAdapter?
     private var lora: LoRARuntime?
@@ -120,7 +117,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     /// One forward pass at a time: the scratch buffers and the logits are shared.
     private let forwardLock = NSLock()
 
-    public func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache) throws -> UnsafeBufferPointer<Float> {
+    public func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache, hooks: ActivationHooks?) throws -> UnsafeBufferPointer<Float> {
         forwardLock.lock()
         defer { forwardLock.unlock() }
         guard !tokens.isEmpty else { throw EngineError.emptyInput }
@@ -134,7 +131,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         while start < tokens.count {
             let n = min(maxBatch, tokens.count - start)
             let batch = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
-            forwardBatch(batch, cache: cache, computeLogits: start + n == tokens.count)
+            forwardBatch(batch, cache: cache, hooks: hooks, computeLogits: start + n == tokens.count)
             start += n
         }
         return UnsafeBufferPointer(start: state.logits, count: config.vocabularySize)
@@ -142,7 +139,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
 
     // MARK: The forward pass
 
-    private func forwardBatch(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache, computeLogits: Bool) {
+    private func forwardBatch(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache, hooks: ActivationHooks?, computeLogits: Bool) {
         let c = config, s = state
         let n = tokens.count, dim = c.embeddingLength, qDim = c.qDim, kvDim = c.kvDim, hidden = c.feedForwardLength
         let hd = c.headDim, nRot = c.ropeDimensions, eps = c.rmsNormEpsilon
@@ -161,7 +158,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         if c.embeddingScale != 1 { scale(s.x, n * dim, c.embeddingScale) }
 
-        let hooks = self.hooks.flatMap { $0.isEmpty ? nil : $0 }
+        let hooks = hooks.flatMap { $0.isEmpty ? nil : $0 }
         let lora = self.lora
         // y += scale * B (A x) for an adapted matrix of this layer (LoRA; nothing when not adapted).
         func adapt(_ l: Int, _ p: Projection, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) {

@@ -33,9 +33,12 @@ public final class Generator: @unchecked Sendable {
     public private(set) var lastEvaluatedCount = 0
 
     public var contextLength: Int { cache.capacity }
+    /// Activation visitors every forward pass of this generator runs with (steering, noise); nil for none.
+    public let hooks: ActivationHooks?
 
-    public init(model: LoadedModel, contextLength: Int? = nil) {
+    public init(model: LoadedModel, contextLength: Int? = nil, hooks: ActivationHooks? = nil) {
         loaded = model
+        self.hooks = hooks
         // An explicit --context may exceed the memory budget (the user chose it); the default may not.
         let n = min(contextLength ?? model.defaultContext, model.model.trainedContextLength)
         cache = model.model.makeCache(capacity: max(n, 16))
@@ -55,7 +58,7 @@ public final class Generator: @unchecked Sendable {
         cache.truncate(to: shared)
         shared = cache.count  // a sliding-window ring may not keep the prefix
         cachedTokens.removeSubrange(shared...)
-        let logits = try loaded.model.forward(Array(prompt[shared...]), cache: cache)
+        let logits = try loaded.model.forward(Array(prompt[shared...]), cache: cache, hooks: hooks)
         cachedTokens.append(contentsOf: prompt[shared...])
         lastEvaluatedCount = prompt.count - shared
         return logits
@@ -107,7 +110,7 @@ public final class Generator: @unchecked Sendable {
             }
             var token = next
             logits = try withUnsafePointer(to: &token) {
-                try loaded.model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache)
+                try loaded.model.forward(UnsafeBufferPointer(start: $0, count: 1), cache: cache, hooks: hooks)
             }
             cachedTokens.append(next)
         }

@@ -36,9 +36,6 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Bytes a cache of `capacity` positions would hold (makeCache's allocation).
     func cacheBytes(capacity: Int) -> Int
 
-    /// Visitors of named activations (TransformerLens names); nil for none.
-    var hooks: ActivationHooks? { get set }
-
     /// The LoRA adapter applied in the forward pass; nil for none.
     var adapter: LoRAAdapter? { get }
     /// Applies a LoRA adapter from the next forward pass on (nil removes it); throws when it does
@@ -46,9 +43,11 @@ public protocol LanguageModel: AnyObject, Sendable {
     func setAdapter(_ adapter: LoRAAdapter?) throws
 
     /// Evaluates `tokens` at positions cache.count..<cache.count+tokens.count, appends their keys and
-    /// values to the cache, and returns the logits after the last token. The buffer is reused by the
-    /// next call. Calls from several threads are serialised; copy the logits before another call.
-    func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache) throws -> UnsafeBufferPointer<Float>
+    /// values to the cache, and returns the logits after the last token. `hooks` read or change
+    /// activations at named points (TransformerLens names) during this call only; nil costs nothing.
+    /// The buffer is reused by the next call. Calls from several threads are serialised; copy the
+    /// logits before another call.
+    func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache, hooks: ActivationHooks?) throws -> UnsafeBufferPointer<Float>
 }
 
 extension LanguageModel {
@@ -58,8 +57,12 @@ extension LanguageModel {
         if adapter != nil { throw LoRAError("the \(architecture) architecture does not support LoRA adapters") }
     }
 
-    public func forward(_ tokens: [TokenID], cache: KVCache) throws -> UnsafeBufferPointer<Float> {
-        try tokens.withUnsafeBufferPointer { try forward($0, cache: cache) }
+    public func forward(_ tokens: [TokenID], cache: KVCache, hooks: ActivationHooks? = nil) throws -> UnsafeBufferPointer<Float> {
+        try tokens.withUnsafeBufferPointer { try forward($0, cache: cache, hooks: hooks) }
+    }
+
+    public func forward(_ tokens: UnsafeBufferPointer<TokenID>, cache: KVCache) throws -> UnsafeBufferPointer<Float> {
+        try forward(tokens, cache: cache, hooks: nil)
     }
 }
 

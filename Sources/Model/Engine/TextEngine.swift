@@ -126,15 +126,16 @@ public final class InProcessEngine: TextEngine, @unchecked Sendable {
         identity = EngineIdentity(kind: .inProcess, model: URL(fileURLWithPath: generator.loaded.path).lastPathComponent)
     }
 
-    public convenience init(model: LoadedModel, contextLength: Int? = nil) {
-        self.init(generator: Generator(model: model, contextLength: contextLength))
+    /// `hooks` run in every forward pass of this engine (its own: the model is not changed).
+    public convenience init(model: LoadedModel, contextLength: Int? = nil, hooks: ActivationHooks? = nil) {
+        self.init(generator: Generator(model: model, contextLength: contextLength, hooks: hooks))
     }
 
     public var format: PromptFormat { loaded.format }
     public var contextLimit: Int { generator.contextLength }
     public var concurrency: Int { 1 }
 
-    public func fork() -> any TextEngine { InProcessEngine(model: loaded, contextLength: generator.contextLength) }
+    public func fork() -> any TextEngine { InProcessEngine(model: loaded, contextLength: generator.contextLength, hooks: generator.hooks) }
 
     public func complete(_ prompt: String, parameters: SamplingParameters, maxTokens: Int,
                          cancel: CancellationFlag?, onText: (String) -> Bool) throws -> Completion {
