@@ -23,6 +23,8 @@
 #include "cklayers.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 // No silent a*b+c fusion: every fused multiply-add below is written out.
@@ -57,6 +59,70 @@ float ck_expf_avx512(float x) {
     return scalef_int(j, (int)n);
 }
 
+// ---------------------------------------------------------------- which llama.cpp build
+
+// llama.cpp's CPU backend is compiled for the machine it runs on, and its AVX-512 and AVX2
+// builds round differently: ggml_v_expf has an AVX-512 form (vscalefps) and an AVX2 form
+// (k + k*j), softmax sums and tinyBLAS accumulate over 16 or 8 lanes, ggml_vec_dot_f16 steps
+// over 64 or 32 values and reduces by _mm512_reduce_add_ps or two hadds. Greedy decoding can
+// turn on one rounding (a Q8_1 activation that lands the other side of a half), so we follow one
+// build: AVX-512 by default (the committed references were made there), AVX2 by
+// CK_REFERENCE_ISA=avx2 in the environment (auto: the one llama.cpp would build here) or
+// ck_set_reference_isa.
+static int reference_isa = -1;
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+
+static void detect_reference_isa(void) {
+    const char *env = getenv("CK_REFERENCE_ISA");
+    reference_isa = CK_REFERENCE_AVX512;
+    if (env && strcmp(env, "avx2") == 0) reference_isa = CK_REFERENCE_AVX2;
+#ifdef CK_X86
+    // auto: the build llama.cpp compiles natively on this machine (AVX-512 needs F and DQ).
+    if (env && strcmp(env, "auto") == 0) {
+        __builtin_cpu_init();
+        reference_isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? CK_REFERENCE_AVX512 : CK_REFERENCE_AVX2;
+    }
+#endif
+}
+
+int ck_reference_isa(void) {
+    pthread_once(&isa_once, detect_reference_isa);
+    return reference_isa;
+}
+
+int ck_set_reference_isa(int isa) {
+    pthread_once(&isa_once, detect_reference_isa);
+    const int previous = reference_isa;
+    reference_isa = isa == CK_REFERENCE_AVX2 ? CK_REFERENCE_AVX2 : CK_REFERENCE_AVX512;
+    return previous;
+}
+
+/// ggml_v_expf (AVX2+FMA variant), one lane: 2^n (1 + j) as fma(k, j, k), and for |n| > 126
+/// (s2 + s2 j) s1 with the exponent split in two, s1^2 past 192.
+float ck_expf_avx2(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    uint32_t zb;
+    memcpy(&zb, &z, 4);
+    const uint32_t e = zb << 23;
+    const uint32_t kb = e + 0x3f800000u;
+    float k;
+    memcpy(&k, &kb, 4);
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                         u, 0x1.ffffecp-1f * b);
+    if (!(fabsf(n) > 126)) return fmaf(k, j, k);
+    const uint32_t g = n <= 0 ? 0x82000000u : 0u;
+    const uint32_t s1b = g + 0x7f000000u, s2b = e - g;
+    float s1, s2;
+    memcpy(&s1, &s1b, 4);
+    memcpy(&s2, &s2b, 4);
+    if (fabsf(n) > 192) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
 /// ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
 static inline float hsum8_c(const float *a) {
     const float s0 = a[0] + a[4], s1 = a[1] + a[5], s2 = a[2] + a[6], s3 = a[3] + a[7];
@@ -69,6 +135,15 @@ static inline float reduce16_c(const float *a) {
     for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
     return hsum8_c(t);
 }
+
+/// GGML_F32x8_REDUCE's last step: t = lo + hi, then two _mm_hadd_ps: (t0+t1) + (t2+t3).
+static inline float hadd8_c(const float *a) {
+    const float t0 = a[0] + a[4], t1 = a[1] + a[5], t2 = a[2] + a[6], t3 = a[3] + a[7];
+    return (t0 + t1) + (t2 + t3);
+}
+
+/// tinyBLAS's hsum of its W-lane accumulator (W = 16: _mm512_reduce_add_ps; 8: hsum of __m256).
+static inline float hsumW_c(const float *a, int W) { return W == 16 ? reduce16_c(a) : hsum8_c(a); }
 
 #ifdef CK_X86
 CK_AVX2 static inline float reduce16_avx2(__m256 lo, __m256 hi) {
@@ -216,6 +291,74 @@ static void lanes_reduce_c(const float *acc, int L, int hd, float *out) {
     }
 }
 
+// ---- the same attention as llama.cpp's AVX2 build rounds it (portable C; W = 8 lanes)
+
+// KQ, tinyBLAS: W lanes, lane i sums elements i, i+W, ... by fma, then hsum.
+static float dot_tb_w_c(const uint16_t *k, const uint16_t *q, int n, int W) {
+    float acc[16] = {0};
+    for (int l = 0; l < n; l += W)
+        for (int i = 0; i < W; i++) acc[i] = fmaf(h2f(k[l + i]), h2f(q[l + i]), acc[i]);
+    return hsumW_c(acc, W);
+}
+
+// KQ, ggml_vec_dot_f16: 4 x W lanes over 4W-element steps, GGML_F32xW_REDUCE, leftovers in double.
+static float dot_vec_f16_w_c(const uint16_t *k, const uint16_t *q, int n, int W) {
+    const int step = 4 * W, np = n & ~(step - 1);
+    float acc[64] = {0};
+    for (int i = 0; i < np; i += step)
+        for (int e = 0; e < step; e++) acc[e] = fmaf(h2f(k[i + e]), h2f(q[i + e]), acc[e]);
+    float c[16];
+    for (int i = 0; i < W; i++) c[i] = (acc[i] + acc[2 * W + i]) + (acc[W + i] + acc[3 * W + i]);
+    double s = np ? (W == 16 ? reduce16_c(c) : hadd8_c(c)) : 0.0;
+    for (int i = np; i < n; i++) s += (double)(h2f(k[i]) * h2f(q[i]));
+    return (float)s;
+}
+
+// One (token, head) of attention_task for the AVX2 build.
+static void attention_item_avx2ref(const attn_ctx *c, int t, int h, float *scores, float *acc, uint16_t *qh) {
+    const int W = 8;
+    const int group = c->n_head / c->n_kv, hd = c->hd, kv_stride = c->n_kv * hd, kvh = h / group;
+    const int tb_kq = c->ntok >= 2 && hd % W == 0;
+    const int tb_kqv = c->ntok >= 2 && hd % 4 == 0;
+    const int L = tb_kqv ? W : 4 * W;
+    const int len = c->pos0 + t + 1;
+    const int lo = c->window > 0 && len > c->window ? len - c->window : 0;
+    ck_fp32_to_fp16_row(c->q + (size_t)t * c->n_head * hd + h * hd, qh, hd);
+    float maxs = -INFINITY;
+    for (int j = lo; j < len; j++) {
+        const uint16_t *kj = c->k + (size_t)(j % c->ring) * kv_stride + kvh * hd;
+        float s = tb_kq ? dot_tb_w_c(kj, qh, hd, W) : dot_vec_f16_w_c(kj, qh, hd, W);
+        if (c->softcap != 0.0f) s = tanhf(s * (1.0f / c->softcap)) * c->softcap;
+        s *= c->scale;
+        scores[j] = s;
+        if (s > maxs) maxs = s;
+    }
+    for (int j = lo; j < len; j++) scores[j] = ck_expf_avx2(scores[j] - maxs);
+    // ggml_vec_soft_max_f32 (AVX2): per 8 cells hsum into a double.
+    double sum = 0;
+    for (int j0 = lo & ~7; j0 < len; j0 += 8) {
+        float g[8];
+        for (int i = 0; i < 8; i++) g[i] = j0 + i >= lo && j0 + i < len ? scores[j0 + i] : 0.0f;
+        sum += (double)hsum8_c(g);
+    }
+    const float inv = (float)(1.0 / sum);
+    memset(acc, 0, (size_t)L * hd * sizeof(float));
+    for (int j = lo; j < len; j++) {
+        const float pj = h2f(ck_fp32_to_fp16(scores[j] * inv));
+        const uint16_t *vj = c->v + (size_t)(j % c->ring) * kv_stride + kvh * hd;
+        float *a = acc + (size_t)(j % L) * hd;
+        for (int d = 0; d < hd; d++) a[d] = fmaf(pj, h2f(vj[d]), a[d]);
+    }
+    float *o = c->out + (size_t)t * c->n_head * hd + h * hd;
+    for (int d = 0; d < hd; d++) {
+        float cc[16];
+        for (int i = 0; i < W; i++)
+            cc[i] = L == 4 * W ? (acc[(size_t)i * hd + d] + acc[(size_t)(2 * W + i) * hd + d]) + (acc[(size_t)(W + i) * hd + d] + acc[(size_t)(3 * W + i) * hd + d])
+                               : acc[(size_t)i * hd + d];
+        o[d] = L == 4 * W ? hadd8_c(cc) : hsum8_c(cc);
+    }
+}
+
 static void attention_task(void *p, int ith, int nth) {
     const attn_ctx *c = p;
     const int n_ctx = c->pos0 + c->ntok;
@@ -231,8 +374,10 @@ static void attention_task(void *p, int ith, int nth) {
     const int tb_kqv = c->ntok >= 2 && hd % 4 == 0;
     const int L = tb_kqv ? 16 : 64; // lanes the V·P product accumulates cells into
     float acc[64 * hd]; // L lanes x hd
+    const int avx2ref = ck_reference_isa() == CK_REFERENCE_AVX2;
     for (int item = ith; item < c->ntok * c->n_head; item += nth) {
         const int t = item / c->n_head, h = item % c->n_head, kvh = h / group;
+        if (avx2ref) { attention_item_avx2ref(c, t, h, scores, acc, qh); continue; }
         const int len = c->pos0 + t + 1; // causal: positions 0..pos0+t
         // Sliding window: positions before lo are masked (llama.cpp: masked when p_q - p_k >= window).
         const int lo = c->window > 0 && len > c->window ? len - c->window : 0;
@@ -366,6 +511,14 @@ CK_AVX2 static void swiglu_avx2(float *gate, const float *up, int n) {
 #endif
 
 void ck_swiglu(float *gate, const float *up, int n) {
+    if (ck_reference_isa() == CK_REFERENCE_AVX2) {
+        // ggml_vec_swiglu_f32 (AVX2): 8 at a time x / (1 + v_expf(0 - x)) * g; a tail by libm expf.
+        const int n8 = n & ~7;
+        int i = 0;
+        for (; i < n8; i++) gate[i] = gate[i] / (1.0f + ck_expf_avx2(0.0f - gate[i])) * up[i];
+        for (; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+        return;
+    }
     const int nv = n & ~15;
     int i = 0;
 #ifdef CK_X86

@@ -139,6 +139,10 @@ struct Logits: ParsableCommand {
     @Option(help: ArgumentHelp("Token ids to read instead of TEXT (comma-separated), exactly as given.", valueName: "ID,ID,..."))
     var ids: String?
     @Flag(help: "Print JSON.") var json = false
+    @Option(name: .customLong("decode-from"), help: "Evaluate the first N ids in one batch, then the rest one token per forward pass (the generation path).")
+    var decodeFrom: Int?
+    @Option(help: "Write logits to this file (float32, little-endian, one row of vocabulary size per position): without --decode-from every position, each as the last row of a batch of the ids up to it; with it the prompt's last position and each decoded one.")
+    var dump: String?
     @Argument(help: "The text.") var text: [String] = []
 
     func run() throws {
@@ -151,9 +155,34 @@ struct Logits: ParsableCommand {
                 }
                 return id
             }
+            guard !ids.isEmpty else { throw ValidationError("--ids is empty") }
         }
         let generator = Generator(model: loaded, contextLength: modelOptions.context)
-        let logits = try generator.evaluate(ids)
+        var logits: UnsafeBufferPointer<Float>
+        var rows: [[Float]] = []
+        if let n = decodeFrom {
+            guard n >= 1 && n <= ids.count else { throw ValidationError("--decode-from must be 1...\(ids.count)") }
+            let model = loaded.model, cache = model.makeCache(capacity: max(ids.count, 16))
+            logits = try model.forward(Array(ids[..<n]), cache: cache)
+            rows.append(Array(logits))
+            for id in ids[n...] {
+                logits = try model.forward([id], cache: cache)
+                rows.append(Array(logits))
+            }
+        } else if dump != nil {
+            let model = loaded.model
+            for p in 0..<ids.count {
+                let cache = model.makeCache(capacity: max(ids.count, 16))
+                rows.append(Array(try model.forward(Array(ids[...p]), cache: cache)))
+            }
+            logits = try generator.evaluate(ids)
+        } else {
+            logits = try generator.evaluate(ids)
+        }
+        if let path = dump {
+            let flat = rows.flatMap { $0 }
+            try flat.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: path))
+        }
         let k = max(1, min(top, logits.count))
         let order = (0..<logits.count).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(k)
         struct Entry: Encodable { let id: Int; let logit: Float; let text: String }

@@ -111,6 +111,17 @@ void ck_swiglu(float *gate, const float *up, int n);
 
 /// e^x as ggml_v_expf's AVX-512 variant computes it (one lane; identical on every path).
 float ck_expf_avx512(float x);
+/// e^x as ggml_v_expf's AVX2+FMA variant computes it (one lane).
+float ck_expf_avx2(float x);
+
+/// Which llama.cpp CPU build the width-dependent kernels (ggml_v_expf in softmax and SwiGLU,
+/// tinyBLAS and ggml_vec_dot_f16 in attention) round like: its AVX-512 build (the default) or its
+/// AVX2 build (CK_REFERENCE_ISA=avx2 in the environment; auto: AVX-512 when this CPU has
+/// AVX-512F and DQ, else AVX2). The AVX2 attention path is portable C, slower on long contexts.
+enum { CK_REFERENCE_AVX512 = 0, CK_REFERENCE_AVX2 = 1 };
+int ck_reference_isa(void);
+/// Sets it for the whole process; returns the previous one. Call it while no kernel runs.
+int ck_set_reference_isa(int isa);
 
 /// In-place RoPE on `heads` vectors of hd floats (adjacent pairs), cosT/sinT: hd/2 values for the
 /// position. Rounds as ggml's gcc build does: x0*c - x1*s and x0*s + x1*c each with one fma.
