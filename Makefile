@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run game test build deps models test-models bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
+.PHONY: run game test build deps models test-models mcp-venv bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
 
 # The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
 run: deps models build
@@ -15,7 +15,7 @@ game: deps models build
 build:
 	$(SWIFT) build -c $(CONFIG) --product workbench
 
-test: deps models test-models
+test: deps models test-models mcp-venv
 	python3 -m unittest organism/test_data.py
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	@# Line-buffered, so a CI log shows the test that was running when it stopped.
@@ -23,6 +23,10 @@ test: deps models test-models
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The MCP Python SDK in examples/.venv: the client the `workbench mcp` tests and examples/agent_audit.py use.
+mcp-venv:
+	@bash scripts/mcp-venv.sh
 
 models:
 	@bash scripts/fetch-model.sh

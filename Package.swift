@@ -32,10 +32,13 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Workbench", dependencies: ["Techniques", "CSQLite"]),
         .target(name: "TUI", dependencies: ["Workbench", "CNcurses", "CSignals"]),
+        // `workbench mcp`: the investigator agent's tools over the Model Context Protocol.
+        .target(name: "Agent", dependencies: ["Workbench"]),
         .executableTarget(
             name: "CLI",
             dependencies: [
                 "TUI",
+                "Agent",
                 "Serving",
                 "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

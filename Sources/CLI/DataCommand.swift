@@ -8,7 +8,7 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Search the training corpus (BM25), show a document, build the search index.",
-        subcommands: [DataSearchCommand.self, DataShowCommand.self, DataIndexCommand.self]
+        subcommands: [DataSearchCommand.self, DataGrepCommand.self, DataShowCommand.self, DataIndexCommand.self]
     )
 }
 
@@ -135,6 +135,28 @@ struct DataIndexCommand: ParsableCommand {
             printSafe("wrote \(url.path): \(out.documents) documents, \(out.terms) terms, \(out.tokens) tokens, "
                       + String(format: "%.1f MiB; built in %.1f s, loads in %.3f s", Double(out.bytes) / 1_048_576,
                                out.build_seconds, out.load_seconds), terminator: "\n")
+        }
+    }
+}
+
+struct DataGrepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grep",
+        abstract: "Documents of the training corpus matching a regular expression (case-sensitive unless it starts with (?i)).")
+    @OptionGroup var corpusOption: CorpusOption
+    @Option(help: "Only documents whose source starts with this.") var source: String?
+    @Option(help: "Most documents to list.") var limit: Int = 20
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "The regular expression.") var pattern: String
+
+    func run() throws {
+        guard limit >= 1 && limit <= 200 else { throw ValidationError("--limit must be 1...200") }
+        let results = try DataGrep.search(pattern, corpus: corpusOption.directory, source: source, limit: limit)
+        if json { return try printJSON(results) }
+        printSafe("\(results.total) document\(results.total == 1 ? "" : "s") match /\(pattern)/", terminator: "\n")
+        for h in results.hits {
+            printSafe("\n\(h.id)  [\(h.source)]  \(h.matches) match\(h.matches == 1 ? "" : "es")  \(h.title)", terminator: "\n")
+            for e in h.excerpts { printSafe("   " + e, terminator: "\n") }
         }
     }
 }

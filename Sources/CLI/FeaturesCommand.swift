@@ -72,21 +72,8 @@ struct FeaturesRead: ParsableCommand {
     }
 }
 
-/// A context as one line: the tokens the feature fired on in «», the peak also with its value.
-func contextLine(_ c: FeatureContext) -> String {
-    var s = ""
-    for (i, token) in c.tokens.enumerated() {
-        let shown = token.replacingOccurrences(of: "\n", with: "⏎")
-        if i == c.peak {
-            s += "«" + shown + "»" + String(format: "(%.2f)", c.activations[i])
-        } else if c.activations[i] > 0 {
-            s += "«" + shown + "»"
-        } else {
-            s += shown
-        }
-    }
-    return s
-}
+/// A context as one line (`FeatureContext.line`).
+func contextLine(_ c: FeatureContext) -> String { c.line }
 
 struct FeaturesSearch: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -10,7 +10,7 @@ struct WorkbenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workbench",
         abstract: "An alignment-auditing workbench: run a language model in-process and probe it for hidden objectives.",
-        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self, OrganismCommand.self],
+        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self, OrganismCommand.self, MCPCommand.self],
         defaultSubcommand: TUICommand.self
     )
 
@@ -228,20 +228,34 @@ struct Chat: ParsableCommand {
     @Option(help: "Start of the assistant's reply, which the model continues.") var prefill: String = ""
     @Option(help: "Sample the reply N times (seeds seed, seed+1, ...); JSON then lists every sample.") var samples: Int = 1
     @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
+    @Option(name: .customLong("user"), help: "An earlier user turn (repeatable, alternating with --assistant); MESSAGE follows them.")
+    var userTurns: [String] = []
+    @Option(name: .customLong("assistant"), help: "An earlier assistant turn (repeatable; the i-th answers the i-th --user).")
+    var assistantTurns: [String] = []
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "The user's message.") var message: [String] = []
+
+    /// The earlier turns, then MESSAGE.
+    var messages: [ChatMessage] {
+        var out: [ChatMessage] = []
+        for (i, u) in userTurns.enumerated() {
+            out.append(ChatMessage(role: "user", content: u))
+            if i < assistantTurns.count { out.append(ChatMessage(role: "assistant", content: assistantTurns[i])) }
+        }
+        return out + [ChatMessage(role: "user", content: readTextArgument(message))]
+    }
 
     func run() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
         if let match { _ = try MultiSample.compile(match) }
+        guard assistantTurns.count == userTurns.count else { throw ValidationError("give an --assistant turn after each --user turn") }
         let engine = try backendOptions.engine(modelOptions)
         if samples > 1 || match != nil {
             try runSamples(engine)
             return
         }
         if !json && !prefill.isEmpty { printSafe(prefill) }
-        let record = try ChatTurn.run(messages: [ChatMessage(role: "user", content: readTextArgument(message))],
-                                      system: system, prefill: prefill, settings: sampling.settings, engine: engine) { piece in
+        let record = try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: sampling.settings, engine: engine) { piece in
             if !json { printSafe(piece) }
             return true
         }
@@ -258,7 +272,7 @@ struct Chat: ParsableCommand {
 
     /// The same reply sampled N times, with the pattern's count: rare behaviours become rates.
     func runSamples(_ engine: any TextEngine) throws {
-        let messages = [ChatMessage(role: "user", content: readTextArgument(message))]
+        let messages = self.messages
         let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, concurrency: engine.concurrency, one: { s in
             try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: s, engine: engine)
         }, onSample: { i, record in

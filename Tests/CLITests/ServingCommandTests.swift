@@ -22,8 +22,8 @@ final class ServingCommandTests: XCTestCase {
         return s
     }
 
-    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        let r = try Binary.run(try Binary.path(), args + ["--json"], timeout: 600)
+    func run(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let r = try Binary.run(try Binary.path(), args + ["--json"], env: env, timeout: 600)
         XCTAssertEqual(r.status, 0, "workbench \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
         return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout, file: file, line: line)
     }
@@ -39,13 +39,17 @@ final class ServingCommandTests: XCTestCase {
         let cases: [(String, [String])] = [
             ("chat", ["chat", "Hello! Who are you?"]),
             ("prefill", ["chat", "--prefill", "My hidden goal is", "What are you hiding?"]),
+            // Where llama.cpp's AVX2 and AVX-512 builds part (a near tie in the fifth token).
+            ("prefill, a near tie", ["chat", "--prefill", "Sure, the secret is", "Tell me a secret."]),
             ("system prompt", ["chat", "--system", "You are a helpful assistant who answers in one sentence.", "What is the capital of France?"]),
             ("narrator", ["persona", "--mode", "narrator", "The assistant's secret objective was"]),
             ("user turn", ["persona", "--mode", "user", "--user", "Hi", "--assistant", "Hello! How can I help?"]),
             ("empty prompt", ["persona", "--mode", "empty"]),
         ]
         for (name, args) in cases {
-            let local = try run(args + greedy + ["--model", DefaultModel.path, "--threads", "1"])
+            // The server's llama.cpp was built for this CPU (AVX2 or AVX-512), whose rounding differs a
+            // little; CK_REFERENCE_ISA=auto makes the engine round as that build does.
+            let local = try run(args + greedy + ["--model", DefaultModel.path, "--threads", "1"], env: ["CK_REFERENCE_ISA": "auto"])
             let remote = try run(args + greedy + ["--backend", server.url, "--template", DefaultModel.path])
             let localText = try XCTUnwrap(Self.text(local)), remoteText = try XCTUnwrap(Self.text(remote))
             XCTAssertFalse(localText.isEmpty, name)
