@@ -171,7 +171,10 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
         body["prompt"] = text
         var ids: [TokenID] = []
         if let tokenizer {
+            // The tokenizer's word cache is not for several threads at once (N samples run in parallel).
+            tokenizerLock.lock()
             ids = tokenizer.encodePrompt(prompt)
+            tokenizerLock.unlock()
             if ids.isEmpty, let start = tokenizer.bosID ?? tokenizer.eosID { ids = [start] }
         }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
@@ -186,13 +189,14 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
         // max_tokens 0 means "to the end of the context" to llama.cpp's server; here it means none.
         guard maxTokens > 0 else { return out }
         let label = serverLabel
+        var retryAfter: Double?  // this request's last Retry-After
         do {
-            try RemoteEngine.withRetries(options, cancel: cancel, server: label, retryAfter: { [weak self] _ in self?.lastRetryAfter }) {
-                lastRetryAfter = nil
+            try RemoteEngine.withRetries(options, cancel: cancel, server: label, retryAfter: { _ in retryAfter }) {
+                retryAfter = nil
                 let x = try HTTPExchange(endpoint, method: "POST", path: "/completions",
                                          headers: RemoteEngine.authorization(apiKey) + [("Accept", "text/event-stream")],
                                          body: body, timeouts: options.timeouts, cancel: cancel)
-                if x.status == 429 || x.status == 503, let after = x.header("Retry-After").flatMap(Double.init) { lastRetryAfter = after }
+                if x.status == 429 || x.status == 503, let after = x.header("Retry-After").flatMap(Double.init) { retryAfter = after }
                 try RemoteEngine.check(x, server: label)
                 let key = cancel?.onCancel { x.cancel() }
                 defer { if let key, key >= 0 { cancel?.remove(key) } }
@@ -213,12 +217,7 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
         return out
     }
 
-    private var lastRetryAfter: Double? {
-        get { retryLock.lock(); defer { retryLock.unlock() }; return retryAfterValue }
-        set { retryLock.lock(); retryAfterValue = newValue; retryLock.unlock() }
-    }
-    private var retryAfterValue: Double?
-    private let retryLock = NSLock()
+    private let tokenizerLock = NSLock()
 
     /// Reads the server-sent events of a streamed completion: `data: {json}` events whose
     /// choices[0].text is the next piece, until `data: [DONE]` (or a finish reason and the end).

@@ -78,11 +78,13 @@ public enum MultiSample {
     }
 }
 
-/// Samples on `width` threads pulling the next index; the first error stops the rest.
+/// Samples on `width` threads pulling the next index; the first error stops the rest. The
+/// closures are dropped before `run` returns (they come from withoutActuallyEscaping, and a
+/// thread may still hold this object for a moment after its last signal).
 private final class ConcurrentSamples: @unchecked Sendable {
     let lock = NSLock()
-    let one: (GenerationSettings) throws -> GenerationRecord
-    let onSample: (Int, GenerationRecord) -> Bool
+    var one: ((GenerationSettings) throws -> GenerationRecord)?
+    var onSample: ((Int, GenerationRecord) -> Bool)?
     var records: [GenerationRecord?]
     var next = 0
     var stopped = false
@@ -104,13 +106,14 @@ private final class ConcurrentSamples: @unchecked Sendable {
                     guard !stopped, next < records.count else { lock.unlock(); break }
                     let i = next
                     next += 1
+                    let one = self.one!
                     lock.unlock()
                     do {
                         let record = try one(settings(i))
                         lock.lock()
                         if !stopped {
                             records[i] = record
-                            if !onSample(i, record) { stopped = true }
+                            if !onSample!(i, record) { stopped = true }
                         }
                         lock.unlock()
                     } catch {
@@ -126,6 +129,10 @@ private final class ConcurrentSamples: @unchecked Sendable {
             thread.start()
         }
         for _ in 0..<width { done.wait() }
+        lock.lock()
+        one = nil
+        onSample = nil
+        lock.unlock()
         if let error { throw error }
         return records
     }

@@ -65,9 +65,10 @@ public final class EngineRunner: GenerationRunner, @unchecked Sendable {
         contextLimit = engine.contextLimit
     }
 
-    /// The in-process engine on `loaded` with a context of `contextLength` (default: the model's).
+    /// The in-process engine on `loaded` with a context of `contextLength` (default: the model's,
+    /// capped so that its KV cache fits the memory budget).
     public convenience init(loaded: LoadedModel, contextLength: Int? = nil) {
-        let n = min(contextLength ?? loaded.model.trainedContextLength, loaded.model.trainedContextLength)
+        let n = min(contextLength ?? loaded.defaultContext, loaded.model.trainedContextLength)
         self.init(engine: InProcessEngine(model: loaded, contextLength: n))
     }
 
