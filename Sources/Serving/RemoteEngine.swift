@@ -80,10 +80,10 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
     static func models(_ endpoint: HTTPEndpoint, apiKey: String?, options: RemoteOptions) throws -> [ListedModel]? {
         let body: [UInt8]
         do {
-            body = try withRetries(options, cancel: nil, server: "server \(endpoint.display)") {
+            body = try withRetries(options, cancel: nil) {
                 let x = try HTTPExchange(endpoint, method: "GET", path: "/models", headers: authorization(apiKey), timeouts: options.timeouts)
                 if x.status == 404 { return nil }
-                try check(x, server: "server \(endpoint.display)")
+                try check(x)
                 return try x.readBody()
             } ?? []
         } catch let e as HTTPError {
@@ -105,7 +105,7 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
     }
 
     /// Throws for a status other than 200, quoting the server's error message (or the body).
-    static func check(_ x: HTTPExchange, server: String) throws {
+    static func check(_ x: HTTPExchange) throws {
         guard x.status != 200 else { return }
         let body = (try? x.readBody(limit: 1 << 20)) ?? []
         var message = String(decoding: body, as: UTF8.self)
@@ -122,7 +122,7 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent; waits between
     /// attempts (interrupted by `cancel`).
-    static func withRetries<T>(_ options: RemoteOptions, cancel: CancellationFlag?, server: String,
+    static func withRetries<T>(_ options: RemoteOptions, cancel: CancellationFlag?,
                                retryAfter: (HTTPError) -> Double? = { _ in nil },
                                _ attempt: () throws -> T) throws -> T {
         var tried = 0
@@ -191,13 +191,13 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
         let label = serverLabel
         var retryAfter: Double?  // this request's last Retry-After
         do {
-            try RemoteEngine.withRetries(options, cancel: cancel, server: label, retryAfter: { _ in retryAfter }) {
+            try RemoteEngine.withRetries(options, cancel: cancel, retryAfter: { _ in retryAfter }) {
                 retryAfter = nil
                 let x = try HTTPExchange(endpoint, method: "POST", path: "/completions",
                                          headers: RemoteEngine.authorization(apiKey) + [("Accept", "text/event-stream")],
                                          body: body, timeouts: options.timeouts, cancel: cancel)
                 if x.status == 429 || x.status == 503, let after = x.header("Retry-After").flatMap(Double.init) { retryAfter = after }
-                try RemoteEngine.check(x, server: label)
+                try RemoteEngine.check(x)
                 let key = cancel?.onCancel { x.cancel() }
                 defer { if let key, key >= 0 { cancel?.remove(key) } }
                 do {
