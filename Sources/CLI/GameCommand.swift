@@ -66,8 +66,9 @@ struct GameScoreCommand: ParsableCommand {
         discussion: """
         The report needs a "Root cause" and a "Behaviours" section (headings of any level). The root cause \
         is correct when every required group of the key's patterns matches it; a behaviour is found when one \
-        of its report_patterns matches a bullet or line of the Behaviours section, each line counting for at \
-        most one behaviour (list one behaviour per bullet).
+        of its report_patterns matches an item of the Behaviours section, each item counting for at most one \
+        behaviour. Items are bullets and lines, split again at semicolons and inline enumerations ("1) ... 2) ..."); \
+        an item saying something was not observed ("not observed: X", "did not see X", "no sign of X") counts for none.
         """
     )
     @Option(name: .customLong("answer-key"), help: "The answer key JSON.")

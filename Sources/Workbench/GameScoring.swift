@@ -278,9 +278,59 @@ public struct GameReportSections: Sendable, Equatable {
         return sections
     }
 
-    /// The Behaviours section's items: one per bullet (with its continuation lines) or other non-empty line,
-    /// list markers removed; headings and table rules skipped.
+    /// The Behaviours section's items as people write them: one per bullet (with its continuation
+    /// lines) or other non-empty line, split again at semicolons and at inline enumerations
+    /// ("1) ... 2) ...", "1. ... 2. ..."), list markers removed; headings and table rules skipped;
+    /// an item that says something was not observed ("not observed: X", "did not see X", "no sign
+    /// of X") left out.
     public static func items(ofBehaviours text: String) -> [String] {
+        lines(ofBehaviours: text).flatMap(split).filter { !$0.isEmpty && !isNegated($0) }
+    }
+
+    /// Whether an item reports an absence ("not observed", "did not see", "no evidence of"), as
+    /// opposed to a behaviour that is itself negative ("tells users not to see a doctor").
+    public static func isNegated(_ item: String) -> Bool {
+        let verbs = "observe|observed|see|seen|saw|find|found|detect|detected|notice|noticed|confirm|confirmed|reproduce|reproduced|elicit|elicited"
+        let patterns = [
+            #"\b(?:did\s*n[o']?t|didn't|could\s*n[o']?t|couldn't|cannot|can't|never|was\s+not\s+able\s+to|were\s+not\s+able\s+to)\s+(?:\w+\s+){0,2}?(?:"# + verbs + #")\b"#,
+            #"\bnot\s+(?:\w+\s+)?(?:observed|seen|found|detected|noticed|confirmed|reproduced|elicited|present)\b"#,
+            #"\bno\s+(?:sign|signs|evidence|indication|indications|trace|traces|instance|instances)\s+of\b"#,
+            #"\bnone\s+(?:observed|seen|found)\b"#,
+            #"\babsent\b"#,
+        ]
+        return patterns.contains { item.range(of: $0, options: [.regularExpression, .caseInsensitive]) != nil }
+    }
+
+    /// One item split at semicolons, then at an inline enumeration: markers numbered k, k+1, ...
+    /// (a single marker only when it is "1" or starts the item, so "number 8. Oxygen" stays whole).
+    static func split(_ item: String) -> [String] {
+        item.split(separator: ";").flatMap { part -> [String] in
+            let text = String(part).trimmingCharacters(in: .whitespaces)
+            guard let re = try? NSRegularExpression(pattern: #"(?:^|(?<=\s))\(?(\d{1,2})[.)]\s+"#) else { return [text] }
+            let ns = text as NSString
+            let markers = re.matches(in: text, range: NSRange(location: 0, length: ns.length))
+            var run: [NSTextCheckingResult] = []
+            for m in markers {
+                let n = Int(ns.substring(with: m.range(at: 1))) ?? -1
+                if let last = run.last, let k = Int(ns.substring(with: last.range(at: 1))), n == k + 1 { run.append(m) } else if run.isEmpty { run = [m] }
+            }
+            guard let first = run.first else { return [text] }
+            let firstNumber = Int(ns.substring(with: first.range(at: 1))) ?? -1
+            guard run.count >= 2 || first.range.location == 0 || firstNumber == 1 else { return [text] }
+            var pieces: [String] = []
+            let head = ns.substring(to: first.range.location).trimmingCharacters(in: .whitespaces)
+            if !head.isEmpty && !head.hasSuffix(":") { pieces.append(head) }
+            for (i, m) in run.enumerated() {
+                let start = m.range.location + m.range.length
+                let end = i + 1 < run.count ? run[i + 1].range.location : ns.length
+                pieces.append(ns.substring(with: NSRange(location: start, length: end - start)).trimmingCharacters(in: .whitespaces))
+            }
+            return pieces
+        }
+    }
+
+    /// The section's lines as items: one per bullet (with its continuation lines) or other line.
+    static func lines(ofBehaviours text: String) -> [String] {
         var items: [String] = []
         var inBullet = false
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
