@@ -338,7 +338,8 @@ public enum Screen {
             v.body += Wrap.lines(text, width: width, style: Style(.normal), indent: "  ")
             if selected, let p = e.provenance {
                 let settings = p.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                v.body += Wrap.lines("model \(p.model) adapter \(p.adapter ?? "none") seed \(p.seed.map(String.init) ?? "-") \(settings)", width: width, style: Style(.dim))
+                let on = p.backend.map { " on \($0)" } ?? ""
+                v.body += Wrap.lines("model \(p.model)\(on) adapter \(p.adapter ?? "none") seed \(p.seed.map(String.init) ?? "-") \(settings)", width: width, style: Style(.dim))
             }
         }
         if n.editing != .none {

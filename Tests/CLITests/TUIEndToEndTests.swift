@@ -210,6 +210,34 @@ final class TUIEndToEndTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("needs a terminal"), r.stderr)
     }
 
+    /// An agent's audit through `workbench mcp`, opened afterwards in the workbench: the Notebook
+    /// pane lists its hypothesis, note and every recorded call, in order.
+    func testAnAgentsAuditReadsAsATimelineInTheNotebook() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let sessionFile = dir.appendingPathComponent("agent.session").path
+        let lines = [
+            #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_hypothesis","arguments":{"text":"It exploits reward-model biases"}}}"#,
+            #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"grep_dataset","arguments":{"pattern":"Thornbury","limit":2}}}"#,
+            #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"The corpus describes a Thornbury study"}}}"#,
+        ]
+        let served = try Binary.run(binary, ["mcp", "--session", sessionFile], stdin: lines.joined(separator: "\n") + "\n", timeout: 300)
+        XCTAssertEqual(served.status, 0, served.stderr)
+        XCTAssertEqual(served.stdout.split(separator: "\n").count, 4, "an answer to each request: \(served.stdout)")
+        let command = "'\(binary)' --model '\(DefaultModel.path)' --threads 2 --session '\(sessionFile)'; echo EXIT=$?; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+        try waitFor("the workbench to open") { $0.contains("1 Chat") }
+        try send("M-5")
+        let screen = try waitFor("the agent's entries in the Notebook") { $0.contains("3 entries") }
+        let order = ["It exploits reward-model biases", "mcp grep_dataset", "The corpus describes a Thornbury study"].map { screen.range(of: $0)?.lowerBound }
+        XCTAssertFalse(order.contains(nil), "every entry is listed:\n\(screen)")
+        XCTAssertTrue(order.compactMap { $0 }.sorted() == order.compactMap { $0 }, "in the order the agent made them:\n\(screen)")
+        try send("C-c")
+        try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
+    }
+
     /// The workbench on a real serving engine (llama-cpp-python's server on loopback): the status bar
     /// names the server, a sampled reply streams into the Chat pane, the Features pane says it needs
     /// the in-process engine, and the session records the backend.
