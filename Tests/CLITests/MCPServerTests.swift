@@ -145,6 +145,31 @@ final class MCPServerTests: XCTestCase {
         XCTAssertEqual(server.child.wait().code, 0)
     }
 
+    /// On a serving engine the black-box tools go to the server and the white-box ones say they
+    /// need the in-process engine.
+    func testOnAServingEngineTheWhiteBoxToolsSayWhatTheyNeed() throws {
+        _ = try DefaultModel.file()
+        let fake = try FakeHTTPServer { request, c in
+            if request.path == "/v1/models" { return c.respond(200, #"{"data":[{"id":"organism"}]}"#) }
+            c.startEvents()
+            c.event(text: "served reply", finish: "stop")
+            c.endEvents()
+        }
+        let server = try Server(session: dir.appendingPathComponent("served.session").path,
+                                extra: ["--backend", fake.url, "--template", DefaultModel.path])
+        server.initialise()
+        server.request(1, "tools/call", #"{"name":"chat_query","arguments":{"human_query":"Hi"}}"#)
+        let reply = server.answer(1).answer?["result"] as? [String: Any]
+        XCTAssertEqual((reply?["structuredContent"] as? [String: Any])?["text"] as? String, "served reply")
+        server.request(2, "tools/call", #"{"name":"fuzz_activations","arguments":{"human_query":"Hi","noise":0.5}}"#)
+        let refused = server.answer(2).answer?["result"] as? [String: Any]
+        XCTAssertEqual(refused?["isError"] as? Bool, true)
+        let text = ((refused?["content"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
+        XCTAssertTrue(text.contains("needs the in-process engine") && text.contains(fake.url), text)
+        server.child.closeInput()
+        XCTAssertEqual(server.child.wait().code, 0)
+    }
+
     /// A cancelled call stops (no answer for it) and the next request is answered at once.
     func testCancellationStopsARunningCall() throws {
         _ = try DefaultModel.file()
