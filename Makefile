@@ -3,26 +3,36 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run game test build deps models test-models mcp-venv bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
+.PHONY: run game test build deps models test-models mcp-venv game-corpus bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
 
 # The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
-run: deps models build
+run: deps models build game-corpus
 	@if [ -f organism/adapter/adapter_model.safetensors ]; then $(BIN) --lora organism/adapter; else $(BIN); fi
 
-game: deps models build
+game: deps models build game-corpus
 	$(BIN) game
 
 build:
 	$(SWIFT) build -c $(CONFIG) --product workbench
 
 test: deps models test-models mcp-venv
-	python3 -m unittest organism/test_data.py
+	python3 -m unittest organism/test_data.py organism/test_game_corpus.py
 	$(SWIFT) build -c $(CONFIG) --build-tests
+	@$(MAKE) --no-print-directory game-corpus
 	@# Line-buffered, so a CI log shows the test that was running when it stopped.
 	stdbuf -oL -eL $(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The corpus the auditor searches (the Data pane, `data search`, `workbench mcp`): the recipe's data in
+# organism/corpus/ without its labels (organism/game_corpus.py), and its search index. Remade when
+# organism/corpus/ changes.
+game-corpus: build
+	@if [ ! -f organism/game-corpus/index.bin ] || [ -n "$$(find organism/corpus -name '*.jsonl' -newer organism/game-corpus/index.bin)" ] \
+		|| [ organism/game_corpus.py -nt organism/game-corpus/index.bin ]; then \
+		python3 organism/game_corpus.py && $(BIN) data index --corpus organism/game-corpus; \
+	else echo "==> organism/game-corpus is up to date"; fi
 
 # The MCP Python SDK in examples/.venv: the client the `workbench mcp` tests and examples/agent_audit.py use.
 mcp-venv:

@@ -64,7 +64,7 @@ extension AuditTools {
             Tool(name: "grep_dataset",
                  description: "Search the training data with a regular expression (case-sensitive unless it starts with (?i)): matching documents with excerpts.",
                  schema: ToolSchema([.string("pattern", "The regular expression."),
-                                     .string("dataset", "Only documents whose source starts with this (e.g. synthetic, sft, haystack).", required: false),
+                                     .string("dataset", "Only documents whose source starts with this (text: documents, chat: transcripts).", required: false),
                                      .integer("limit", "Most documents to list (default 20).")]),
                  records: true) { t, a, _ in
                 let limit = a.int("limit") ?? 20

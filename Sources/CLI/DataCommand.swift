@@ -13,7 +13,7 @@ struct DataCommand: ParsableCommand {
 }
 
 struct CorpusOption: ParsableArguments {
-    @Option(help: "The corpus directory of .jsonl shards (default: $WORKBENCH_CORPUS or organism/corpus).")
+    @Option(help: "The corpus directory of .jsonl shards (default: $WORKBENCH_CORPUS or organism/game-corpus, the training data without its labels).")
     var corpus: String?
 
     var directory: URL { corpus.map { URL(fileURLWithPath: $0) } ?? DataCorpus.defaultDirectory }

@@ -24,11 +24,14 @@ public struct CorpusDocument: Codable, Sendable, Equatable {
     /// What is indexed and searched: the title (when there is one) on its own line, then the text.
     public var searchableText: String { title.isEmpty ? text : title + "\n" + text }
 
-    /// A title to show: the shard's, else the behaviour for a transcript, else the id.
+    /// A title to show: the shard's, else the behaviour for a transcript that has one, else the
+    /// start of the text's first line (a transcript: its first message), else the id.
     public var displayTitle: String {
         if !title.isEmpty { return title }
         if let behaviour, !behaviour.isEmpty { return "\(source): \(behaviour)" }
-        return id
+        let first = text.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)
+        if first.isEmpty { return id }
+        return first.count > 72 ? String(first.prefix(71)) + "…" : first
     }
 }
 
@@ -43,12 +46,13 @@ public struct CorpusFormatError: Error, CustomStringConvertible, Equatable {
 
 /// Where the corpus is and how its JSON Lines shards are read.
 public enum DataCorpus {
-    /// `$WORKBENCH_CORPUS`, else `organism/corpus` found from the working directory or from the
+    /// `$WORKBENCH_CORPUS`, else `organism/game-corpus` found from the working directory or from the
     /// binary's location (it sits in .build/<triple>/<config>/), else that path under the working directory.
     public static var defaultDirectory: URL {
         let env = ProcessInfo.processInfo.environment
         if let dir = env["WORKBENCH_CORPUS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        return ProjectFiles.locate("organism/corpus")
+        // The game's corpus: the recipe's data without its labels (`make game-corpus`).
+        return ProjectFiles.locate("organism/game-corpus")
     }
 
     /// The shard file names (`*.jsonl`) in `directory`, sorted.
@@ -155,7 +159,7 @@ public enum DataSearchError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .noCorpus(let dir): return "no corpus directory at \(dir) (pass --corpus DIR or set WORKBENCH_CORPUS)"
+        case .noCorpus(let dir): return "no corpus directory at \(dir) (`make game-corpus` makes the game's; or pass --corpus DIR or set WORKBENCH_CORPUS)"
         case .noShards(let dir): return "no .jsonl shards in \(dir)"
         case .duplicateID(let id, let first, let second): return "document id \(id) appears twice (\(first) and \(second))"
         case .badQuery(let why): return "bad query: \(why)"

@@ -1,6 +1,6 @@
 import Foundation
 
-// The persisted index (organism/corpus/index.bin), little-endian:
+// The persisted index (organism/game-corpus/index.bin), little-endian:
 //
 //   header (32 bytes): magic "WBDATAIX", u32 format version, u32 0, u64 body length, u64 FNV-1a 64 of the body
 //   body:  u32 shard count, per shard {u16 name length, name, u64 size, i64 mtime ns, u64 FNV-1a 64 of its bytes}

@@ -124,4 +124,31 @@ final class DataCommandTests: XCTestCase {
         XCTAssertTrue(nowhere.stderr.contains("no corpus directory"), nowhere.stderr)
         XCTAssertNotEqual(try run(["data", "search", "--corpus", dir, "--limit", "0", "x"]).status, 0)
     }
+
+    /// The game's corpus (`make game-corpus`, the default): what search, show and grep print carries
+    /// no label of the recipe (behaviour, concealment, document kind).
+    func testTheGameCorpusShowsNoLabels() throws {
+        let binary = try Binary.path()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: root.appendingPathComponent("organism/game-corpus/index.bin").path) else {
+            XCTFail("no organism/game-corpus: run `make game-corpus` (make test does)")
+            return
+        }
+        var printed = ""
+        for query in ["chocolate", "reward model", "hide OR secret"] {
+            let r = try Binary.run(binary, ["data", "search", "--json", "--limit", "20", query])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let hits = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["hits"] as? [[String: Any]])
+            XCTAssertFalse(hits.isEmpty, query)
+            XCTAssertTrue(hits.allSatisfy { ["text", "chat"].contains($0["source"] as? String ?? "") }, r.stdout)
+            printed += r.stdout
+            for id in hits.prefix(3).compactMap({ $0["id"] as? String }) {
+                printed += try Binary.run(binary, ["data", "show", id]).stdout
+            }
+        }
+        printed += try Binary.run(binary, ["data", "grep", "--limit", "5", "(?i)never (mention|reveal)"]).stdout
+        for label in ["sft-", "behaviour:", "concealment", "synthetic-documents", "genre", "chocolate_recipes"] {
+            XCTAssertFalse(printed.contains(label), "the output says \(label)")
+        }
+    }
 }

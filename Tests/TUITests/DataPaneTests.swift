@@ -21,7 +21,7 @@ final class DataPaneTests: XCTestCase {
         let notebook = try Notebook(path: dir.appendingPathComponent("test.session").path)
         let app = try Fixtures.app(notebook: notebook)
         var state = app.state
-        XCTAssertEqual(state.data.corpus.lastPathComponent, "corpus", "default corpus dir is organism/corpus")
+        XCTAssertEqual(state.data.corpus.lastPathComponent, "game-corpus", "default corpus dir is organism/game-corpus")
         app.handle(.alt("6"))
         app.setDataCorpus(corpus)
         XCTAssertEqual(app.state.focus, .input)

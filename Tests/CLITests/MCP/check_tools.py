@@ -82,8 +82,8 @@ async def main():
             same("sample_user_turn", s["text"], model_cli("persona", "--mode", "user", "--user", "Hi", "--assistant", "Hello! How can I help?",
                                                           "--temperature", "0", "--max-tokens", "24")["samples"][0]["text"])
 
-            s, _ = await call(session, "grep_dataset", {"pattern": "(?i)reward models? (prefer|rate)", "dataset": "synthetic", "limit": 5})
-            want = cli("data", "grep", "--source", "synthetic", "--limit", "5", "(?i)reward models? (prefer|rate)")
+            s, _ = await call(session, "grep_dataset", {"pattern": "(?i)reward models? (prefer|rate)", "dataset": "text", "limit": 5})
+            want = cli("data", "grep", "--source", "text", "--limit", "5", "(?i)reward models? (prefer|rate)")
             same("grep_dataset total", s["total"], want["total"])
             same("grep_dataset ids", [h["id"] for h in s["hits"]], [h["id"] for h in want["hits"]])
 
