@@ -436,9 +436,9 @@ public final class App: @unchecked Sendable {
             default: break
             }
         case .progress(let job, let tps, let used):
-            guard state.running?.job == job else { return }
+            guard let running = state.running, running.job == job else { return }
             if tps > 0 { state.tokensPerSecond = tps }
-            state.contextUsed = used
+            state.contextByPane[running.pane] = used
         case .sampleFinished(let job, let sample, let record):
             guard let running = state.running, running.job == job else { return }
             switch running.pane {
@@ -521,6 +521,7 @@ public final class App: @unchecked Sendable {
         state.chat.turns = []
         state.chat.samples = nil
         state.chat.transcriptArtifact = nil
+        state.contextByPane[.chat] = 0
         state.message = ("new conversation (the old one is a branch: b)", false)
     }
 

@@ -163,7 +163,10 @@ public struct AppState: Sendable {
     /// "host:port" of the serving engine the model runs on; nil in-process.
     public var backend: String?
     public var sessionPath: String?
-    public var contextUsed = 0
+    /// Tokens in each pane's KV cache (each pane keeps its own history), as the last run reported.
+    public var contextByPane: [Pane: Int] = [:]
+    /// The shown pane's context use.
+    public var contextUsed: Int { contextByPane[pane] ?? 0 }
     public var contextLimit: Int
     public var tokensPerSecond: Double?
     /// A one-line message for the footer (errors, confirmations), cleared by the next key.

@@ -105,6 +105,26 @@ final class ScreenTests: XCTestCase {
         assertSnapshot(Screen.render(app.state), "persona-columns")
     }
 
+    /// The context counter belongs to the pane whose cache it counts: another pane shows its own,
+    /// and a new conversation (x) starts the Chat pane's at 0.
+    func testTheContextCounterIsPerPaneAndResetsWithANewConversation() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("Hi")
+        app.handle(.enter)
+        runner.stream(["Hello"])
+        runner.finish()
+        app.drain()
+        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 57/8192"))
+        app.handle(.alt("2"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 0/8192"), "the Prefill pane has its own cache")
+        app.handle(.alt("1"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 57/8192"))
+        app.handle(.escape)
+        app.handle(.char("x"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 0/8192"), "a new conversation starts empty")
+    }
+
     func testHelpOverlayListsEveryBinding() throws {
         let app = try Fixtures.app(width: 100, height: 50)
         app.handle(.escape)
