@@ -242,8 +242,10 @@ public final class App: @unchecked Sendable {
         case (.prefill, .char("v")): state.prefill.layout = state.prefill.layout == .list ? .columns : .list
         case (.persona, .char("v")): state.persona.layout = state.persona.layout == .list ? .columns : .list
         case (.persona, .char("m")):
+            guard !refuseWhileBusy() else { return }
             let all = PersonaMode.allCases
             state.persona.mode = all[(all.firstIndex(of: state.persona.mode)! + 1) % all.count]
+            state.persona.run = nil  // the old mode's samples are not this mode's
         case (.prefill, .char("R")), (.persona, .char("R")): submit()
         case (.notebook, .char("a")): startEditing(.note(.note))
         case (.notebook, .char("h")): startEditing(.note(.hypothesis))
@@ -462,6 +464,12 @@ public final class App: @unchecked Sendable {
             guard let running = state.running, running.job == job else { return }
             state.running = nil
             state.tokensPerSecond = nil
+            switch running.pane {
+            case .chat: state.chat.samples?.stop()
+            case .prefill: state.prefill.run?.stop()
+            case .persona: state.persona.run?.stop()
+            default: break
+            }
             if running.pane == .chat, let text = state.chat.streaming {
                 state.chat.streaming = nil
                 if error == nil { state.chat.turns.append(ChatMessage(role: "assistant", content: text)) }
@@ -632,6 +640,8 @@ public final class App: @unchecked Sendable {
             }
         case "mode":
             guard let mode = PersonaMode(rawValue: arg) else { state.message = ("modes: user, narrator, empty", true); return }
+            guard !refuseWhileBusy() else { return }
+            if mode != state.persona.mode { state.persona.run = nil }
             state.persona.mode = mode
         case "note", "hypothesis":
             guard !arg.isEmpty else { state.message = ("\(name) needs text", true); return }

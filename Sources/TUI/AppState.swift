@@ -51,6 +51,19 @@ public struct SampleRun: Equatable, Sendable {
     public var finished: [Bool]
     public var prompt: String = ""
     public var seeds: [UInt64]
+    /// How many samples were asked for, when the run stopped before they all finished (cancelled,
+    /// or an error); the unfinished ones are then dropped.
+    public var requested: Int?
+
+    /// Keeps only the finished samples, remembering how many were asked for.
+    mutating func stop() {
+        guard finished.contains(false) else { return }
+        let keep = finished.indices.filter { finished[$0] }
+        requested = texts.count
+        texts = keep.map { texts[$0] }
+        seeds = keep.map { seeds[$0] }
+        finished = keep.map { _ in true }
+    }
 
     init(count: Int, seed: UInt64) {
         texts = Array(repeating: "", count: count)

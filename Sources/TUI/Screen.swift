@@ -361,7 +361,7 @@ public enum Screen {
     static func matchSummary(_ run: SampleRun?, _ pattern: String) -> String {
         guard let run else { return "" }
         let done = run.finished.filter { $0 }.count
-        var s = "  │ \(done)/\(run.texts.count) done"
+        var s = run.requested.map { "  │ \(done) of \($0) done, stopped" } ?? "  │ \(done)/\(run.texts.count) done"
         if let m = run.matching(pattern) { s += "  │ \(m.count)/\(run.texts.count) match /\(pattern)/" }
         return s
     }

@@ -125,6 +125,36 @@ final class ScreenTests: XCTestCase {
         XCTAssertTrue(Screen.render(app.state).text.contains("ctx 0/8192"), "a new conversation starts empty")
     }
 
+    /// A sample run stopped early shows what it has: the finished samples, "4 of 8 done, stopped",
+    /// no placeholders; and another persona mode starts from an empty screen.
+    func testAStoppedRunShowsOnlyItsFinishedSamplesAndAModeSwitchClearsIt() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, height: 60, runner: runner)
+        app.handle(.alt("3"))
+        app.handle(.escape)
+        app.handle(.char("m"))
+        app.handle(.char("i"))
+        app.type("The assistant's secret was")
+        app.handle(.enter)
+        XCTAssertEqual(runner.lastJob.samples, 8)
+        for i in 0..<4 {
+            runner.stream([" text \(i)"], sample: i)
+            runner.finishSample(i, text: " text \(i)")
+        }
+        runner.stream([" half a sam"], sample: 4)
+        app.handle(.escape)  // cancel
+        runner.finish()
+        app.drain()
+        let screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("4 of 8 done, stopped"), screen)
+        XCTAssertFalse(screen.contains("#5 seed"), "no placeholder for a sample that never finished:\n\(screen)")
+        XCTAssertFalse(screen.contains("half a sam"))
+        app.handle(.char("m"))
+        XCTAssertEqual(app.state.persona.mode, .empty)
+        XCTAssertNil(app.state.persona.run, "the narrator samples are not the empty prompt's")
+        XCTAssertFalse(Screen.render(app.state).text.contains("#1 seed"))
+    }
+
     func testHelpOverlayListsEveryBinding() throws {
         let app = try Fixtures.app(width: 100, height: 50)
         app.handle(.escape)
