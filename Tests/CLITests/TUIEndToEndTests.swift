@@ -112,7 +112,7 @@ final class TUIEndToEndTests: XCTestCase {
         try FileManager.default.copyItem(atPath: DefaultModel.path, toPath: copy)
         let before = dir.appendingPathComponent("stty-before").path, after = dir.appendingPathComponent("stty-after").path
         let command = "stty -a > '\(before)'; '\(binary)' --model '\(copy)' --threads 2 --session '\(dir.appendingPathComponent("s.session").path)'; "
-            + "echo EXIT=$?; stty -a > '\(after)'; sleep 600"
+            + "code=$?; stty -a > '\(after)'; echo EXIT=$code; sleep 600"  // the modes are written before EXIT= shows
         try tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "34", command])
         try waitFor("the workbench to open") { $0.contains("1 Chat") && $0.contains("6 Data") }
         // Cut the file to its header: the weights' pages are gone from the mapping.
@@ -138,7 +138,7 @@ final class TUIEndToEndTests: XCTestCase {
         let after = dir.appendingPathComponent("stty-after").path
         // The shell line records the exit code and the terminal modes after the workbench quits.
         let command = "'\(binary)' --model '\(DefaultModel.path)' --threads 2 --session '\(sessionFile)'; "
-            + "echo EXIT=$?; stty -a > '\(after)'; sleep 600"
+            + "code=$?; stty -a > '\(after)'; echo EXIT=$code; sleep 600"  // the modes are written before EXIT= shows
         try tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "34", command])
 
         try waitFor("the workbench to open") { $0.contains("1 Chat") && $0.contains("6 Data") && $0.contains("adapter:") }
