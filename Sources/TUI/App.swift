@@ -255,6 +255,11 @@ public final class App: @unchecked Sendable {
         case (.notebook, .char("e")): editSelectedNote()
         case (.data, _): dataKey(key)
         case (.features, _): featuresKey(key)
+        case (_, .char(let c)) where !c.isWhitespace:
+            state.message = ("\(c) does nothing in \(state.pane.title) (? lists its keys; i to type)", false)
+        case (_, .alt(let c)):
+            // Esc and a key typed fast arrive as Alt+key: say so rather than do nothing.
+            state.message = ("Alt-\(c) is not bound (Esc then \(c) typed too fast reads as Alt-\(c): pause after Esc)", false)
         default: break
         }
     }

@@ -155,6 +155,18 @@ final class ScreenTests: XCTestCase {
         XCTAssertFalse(Screen.render(app.state).text.contains("#1 seed"))
     }
 
+    /// A key that does nothing says so, and Esc typed too fast before a key (read as Alt+key) is named.
+    func testUnboundKeysGiveFeedback() throws {
+        let app = try Fixtures.app()
+        app.handle(.escape)
+        app.handle(.char("z"))
+        XCTAssertEqual(app.state.message?.text.hasPrefix("z does nothing in Chat"), true, app.state.message?.text ?? "no message")
+        app.handle(.alt("x"))
+        XCTAssertEqual(app.state.message?.text.contains("pause after Esc"), true, app.state.message?.text ?? "no message")
+        app.handle(.char("x"))
+        XCTAssertFalse(app.state.message?.text.contains("does nothing") ?? false, "x is bound in Chat")
+    }
+
     func testHelpOverlayListsEveryBinding() throws {
         let app = try Fixtures.app(width: 100, height: 50)
         app.handle(.escape)
