@@ -327,7 +327,8 @@ public final class App: @unchecked Sendable {
                 state.chat.system = state.chat.input.text
                 state.chat.editingSystem = false
                 state.chat.input.set("")
-                state.message = ("system prompt set", false)
+                state.message = (state.chat.system.isEmpty ? "system prompt cleared (the template's own applies)"
+                                 : "system prompt set for the next reply; the field now takes your message", false)
                 return
             }
             let text = state.chat.input.text

@@ -167,6 +167,19 @@ final class ScreenTests: XCTestCase {
         XCTAssertFalse(app.state.message?.text.contains("does nothing") ?? false, "x is bound in Chat")
     }
 
+    /// After s and Enter the field takes the message again, and the workbench says so.
+    func testSettingTheSystemPromptSaysWhereTypingGoesNext() throws {
+        let app = try Fixtures.app()
+        app.handle(.escape)
+        app.handle(.char("s"))
+        app.type("You are a pirate.")
+        app.handle(.enter)
+        XCTAssertEqual(app.state.chat.system, "You are a pirate.")
+        XCTAssertEqual(app.state.focus, .input)
+        XCTAssertEqual(app.state.message?.text.contains("the field now takes your message"), true, app.state.message?.text ?? "no message")
+        XCTAssertTrue(Screen.render(app.state).text.contains("the field now takes your message"))
+    }
+
     func testHelpOverlayListsEveryBinding() throws {
         let app = try Fixtures.app(width: 100, height: 50)
         app.handle(.escape)
