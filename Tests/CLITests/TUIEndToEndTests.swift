@@ -305,9 +305,3 @@ final class TUIEndToEndTests: XCTestCase {
         }
     }
 }
-
-final class CallCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func next() -> Int { lock.lock(); defer { n += 1; lock.unlock() }; return n }
-}

@@ -99,7 +99,7 @@ final class RemoteEngineFaultTests: XCTestCase {
     }
 
     func testA429ThenSuccessIsRetriedAndSucceeds() throws {
-        let calls = Counter()
+        let calls = CallCounter()
         let s = try server { _, c in
             if calls.next() == 0 {
                 c.respond(429, "{\"error\":\"slow down\"}", headers: ["Retry-After": "0"])
@@ -172,7 +172,7 @@ final class RemoteEngineFaultTests: XCTestCase {
     }
 
     func testCancelClosesTheStreamAtOnce() throws {
-        let closed = Counter()
+        let closed = CallCounter()
         let s = try server { _, c in
             c.startEvents()
             c.event(text: "first")
@@ -220,7 +220,7 @@ final class RemoteEngineFaultTests: XCTestCase {
 
     /// The TUI's runner on a failing server: the job ends with the error, and the next job runs.
     func testTheRunnerReportsAFailureAndTakesTheNextJob() throws {
-        let calls = Counter()
+        let calls = CallCounter()
         let s = try server { _, c in
             if calls.next() == 0 {
                 c.startEvents()
@@ -272,13 +272,6 @@ final class RemoteEngineFaultTests: XCTestCase {
             XCTAssertEqual(events, ["{\"a\":1}", "line1\nline2", "[DONE]"], "cut at \(cut)")
         }
     }
-}
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func next() -> Int { lock.lock(); defer { n += 1; lock.unlock() }; return n }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
 final class Box: @unchecked Sendable {
