@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Model
 import Techniques
 import Workbench
 
@@ -7,8 +8,8 @@ import Workbench
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Search the training corpus (BM25), show a document, build the search index.",
-        subcommands: [DataSearchCommand.self, DataGrepCommand.self, DataShowCommand.self, DataIndexCommand.self]
+        abstract: "Search the training corpus (keywords, meaning, or both), show a document, build the indexes.",
+        subcommands: [DataSearchCommand.self, DataGrepCommand.self, DataShowCommand.self, DataIndexCommand.self, DataEvalCommand.self]
     )
 }
 
@@ -21,24 +22,45 @@ struct CorpusOption: ParsableArguments {
     /// The saved index when it is fresh, else one built in memory (saying why on stderr).
     func open() throws -> DataSearchIndex {
         let (index, note) = try DataSearchIndex.open(corpus: directory)
-        if let note { FileHandle.standardError.write(Data((TerminalText.sanitize(note) + "\n").utf8)) }
+        if let note { printNote(note) }
         return index
     }
+}
+
+/// One line on stderr, sanitized.
+func printNote(_ note: String) {
+    FileHandle.standardError.write(Data((TerminalText.sanitize(note) + "\n").utf8))
+}
+
+extension DataSearchMode: ExpressibleByArgument {}
+
+struct EmbedderOption: ParsableArguments {
+    @Option(help: "The sentence-transformers model folder for semantic search (default: $WORKBENCH_EMBEDDER or models/all-MiniLM-L6-v2, fetched by `make embedder`).")
+    var embedder: String?
+
+    var folder: URL { embedder.map { URL(fileURLWithPath: $0) } ?? SentenceEmbedder.defaultFolder }
 }
 
 struct DataSearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Search the training corpus.",
+        abstract: "Search the training corpus by keywords (bm25), by meaning (semantic), or both (hybrid).",
         discussion: """
-        Bare words match any of them, ranked by BM25 (documents with more of the words rank higher); \
+        bm25: bare words match any of them, ranked by BM25 (documents with more of the words rank higher); \
         "quoted phrases" match the words in order; pre* matches a prefix (2+ characters); -word, -"phrase" \
         leave documents out; source:NAME keeps documents whose source starts with NAME (-source:NAME drops them). \
         Matching ignores case and accents are kept; there is no stemming. Quote the query for the shell: \
         workbench data search '"reward model" bias*'
+        semantic: the query is plain text, embedded in-process (all-MiniLM-L6-v2) and compared with every \
+        chunk of every document; source: and -word filters still apply. hybrid: both rankings fused by \
+        reciprocal rank. The default is hybrid when the corpus has a semantic index (`make semantic-index`), \
+        else bm25. --like FILE searches by example: documents like the text in FILE (- for stdin).
         """
     )
     @OptionGroup var corpusOption: CorpusOption
+    @OptionGroup var embedderOption: EmbedderOption
+    @Option(help: "bm25, semantic or hybrid (default: hybrid when the semantic index exists, else bm25).") var mode: DataSearchMode?
+    @Option(help: "Search by example: documents like the text of this file (- reads stdin); semantic.") var like: String?
     @Option(help: "Most hits to show (1...\(DataSearchIndex.maxLimit)).") var limit: Int = 10
     @Flag(help: "Print JSON.") var json = false
     // All remaining words, dashes included, so `-exclude` reaches the query instead of the option parser.
@@ -46,22 +68,63 @@ struct DataSearchCommand: ParsableCommand {
 
     func validate() throws {
         guard limit >= 1 && limit <= DataSearchIndex.maxLimit else { throw ValidationError("--limit must be 1...\(DataSearchIndex.maxLimit)") }
+        if like != nil {
+            guard query.isEmpty else { throw ValidationError("--like searches by the file's text: give no query words") }
+            if let mode, mode != .semantic { throw ValidationError("--like searches by meaning: --mode must be semantic") }
+        }
     }
 
     func run() throws {
         let text = query.joined(separator: " ")
-        let parsed = Result { try DataSearchQuery.parse(text) }
-        if case .failure(let error) = parsed { throw ValidationError("\(error)") }   // before any index work
-        let results = try corpusOption.open().search(text, limit: limit)
+        // Bad syntax is reported before any index work (semantic mode reads the query as text).
+        if like == nil && mode != .semantic {
+            if case .failure(let error) = Result(catching: { try DataSearchQuery.parse(text) }) { throw ValidationError("\(error)") }
+        }
+        let index = try corpusOption.open()
+        var note: String?
+        var semantic: SemanticSearcher?
+        if like != nil || mode != .bm25 {
+            let (searcher, why) = SemanticSearcher.open(corpus: index, directory: corpusOption.directory, embedderFolder: embedderOption.folder)
+            semantic = searcher
+            if searcher == nil {
+                if like != nil || mode != nil { throw ValidationError(why) }
+                note = "searched by keywords only: " + why
+            }
+        }
+        var results: DataSearchResults
+        if let like {
+            let data = like == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: like))
+            results = try index.search(example: String(decoding: data, as: UTF8.self), limit: limit, semantic: semantic!)
+        } else {
+            let chosen = mode ?? (semantic == nil ? .bm25 : .hybrid)
+            results = try index.search(text, limit: limit, mode: chosen, semantic: semantic)
+        }
+        results.note = note
         if json {
             try printJSON(results)
             return
         }
-        printSafe("\(results.total) document\(results.total == 1 ? "" : "s") match \(text)", terminator: "\n")
+        if let note { printNote(note) }
+        let noun = results.mode == .bm25 ? "match" : "ranked"
+        printSafe("\(results.total) document\(results.total == 1 ? "" : "s") \(noun) \(results.query)  [\(results.mode.rawValue)]", terminator: "\n")
         for (rank, hit) in results.hits.enumerated() {
-            printSafe("\n\(rank + 1). \(hit.id)  [\(hit.source)]  score \(String(format: "%.3f", hit.score))", terminator: "\n")
+            printSafe("\n\(rank + 1). \(hit.id)  [\(hit.source)]  \(Self.scoreLine(hit, mode: results.mode))", terminator: "\n")
             printSafe("   \(hit.title)", terminator: "\n")
             printSafe("   " + Self.marked(hit.snippet, hit.highlights), terminator: "\n")
+        }
+    }
+
+    /// "score 1.234", or in hybrid mode the fused score with each ranking's score and rank.
+    static func scoreLine(_ hit: DataSearchHit, mode: DataSearchMode) -> String {
+        let s = hit.scores
+        switch mode {
+        case .bm25: return String(format: "bm25 %.3f", hit.score)
+        case .semantic: return String(format: "cosine %.3f", hit.score)
+        case .hybrid:
+            var parts = [String(format: "fused %.4f", hit.score)]
+            if let b = s?.bm25, let r = s?.bm25Rank { parts.append(String(format: "bm25 %.3f (#%d)", b, r)) }
+            if let c = s?.semantic, let r = s?.semanticRank { parts.append(String(format: "cosine %.3f (#%d)", c, r)) }
+            return parts.joined(separator: "  ")
         }
     }
 
@@ -107,34 +170,183 @@ struct DataShowCommand: ParsableCommand {
 struct DataIndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Build the search index of the corpus and save it beside the shards (index.bin).")
+        abstract: "Build the search index of the corpus and save it beside the shards (index.bin); --semantic also the semantic index (semantic.bin).",
+        discussion: """
+        --semantic embeds every document in chunks with the embedding model (tens of minutes for the game \
+        corpus on two cores), printing progress on stderr. It checkpoints after every document to \
+        semantic.bin.partial: interrupt it (Ctrl-C) and run it again to resume. `make semantic-index` runs it.
+        """)
     @OptionGroup var corpusOption: CorpusOption
+    @OptionGroup var embedderOption: EmbedderOption
+    @Flag(help: "Also build the semantic index (embeddings of every chunk).") var semantic = false
+    @Option(help: "Word pieces per chunk (--semantic).") var chunk: Int = SemanticIndex.defaultChunkPieces
+    @Option(help: "Word pieces shared by consecutive chunks (--semantic).") var overlap: Int = SemanticIndex.defaultOverlapPieces
+    @Option(help: "Threads for embedding (--semantic; default: every core).") var threads: Int?
     @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard chunk >= 8 && chunk <= 510 else { throw ValidationError("--chunk must be 8...510") }
+        guard overlap >= 0 && overlap < chunk else { throw ValidationError("--overlap must be 0..<chunk") }
+        if let threads { guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") } }
+    }
 
     func run() throws {
         let directory = corpusOption.directory
-        let started = Date()
-        let index = try DataSearchIndex.build(corpus: directory)
-        let built = Date()
         let url = directory.appendingPathComponent(DataSearchIndex.fileName)
-        try index.write(to: url)
-        // Time a load of what was written, with its freshness check: what every `data search` pays first.
-        let loadStarted = Date()
-        let reloaded = try DataSearchIndex.load(from: url, corpus: directory)
-        guard reloaded.freshness() == .fresh else { throw ValidationError("the corpus changed while it was indexed: run again") }
-        let loadSeconds = Date().timeIntervalSince(loadStarted)
-        struct Out: Encodable {
-            let path: String; let documents: Int; let terms: Int; let tokens: Int; let bytes: Int
-            let build_seconds: Double; let load_seconds: Double
-        }
-        let out = Out(path: url.path, documents: index.documentCount, terms: index.termCount, tokens: index.totalTokens,
-                      bytes: index.byteCount, build_seconds: built.timeIntervalSince(started), load_seconds: loadSeconds)
-        if json {
-            try printJSON(out)
+        var index: DataSearchIndex
+        var out = Out(path: url.path, documents: 0, terms: 0, tokens: 0, bytes: 0, build_seconds: 0, load_seconds: 0)
+        let existing = try? DataSearchIndex.load(from: url, corpus: directory)
+        if semantic, let existing, existing.freshness() == .fresh {
+            index = existing   // a fresh keyword index is kept, so a resumed semantic build matches it
         } else {
-            printSafe("wrote \(url.path): \(out.documents) documents, \(out.terms) terms, \(out.tokens) tokens, "
-                      + String(format: "%.1f MiB; built in %.1f s, loads in %.3f s", Double(out.bytes) / 1_048_576,
-                               out.build_seconds, out.load_seconds), terminator: "\n")
+            let started = Date()
+            let built = try DataSearchIndex.build(corpus: directory)
+            let buildSeconds = Date().timeIntervalSince(started)
+            try built.write(to: url)
+            // Time a load of what was written, with its freshness check: what every `data search` pays first.
+            let loadStarted = Date()
+            let reloaded = try DataSearchIndex.load(from: url, corpus: directory)
+            guard reloaded.freshness() == .fresh else { throw ValidationError("the corpus changed while it was indexed: run again") }
+            out.build_seconds = buildSeconds
+            out.load_seconds = Date().timeIntervalSince(loadStarted)
+            index = reloaded
+        }
+        out.documents = index.documentCount
+        out.terms = index.termCount
+        out.tokens = index.totalTokens
+        out.bytes = index.byteCount
+        if !semantic || !json {
+            if !json {
+                printSafe("wrote \(url.path): \(out.documents) documents, \(out.terms) terms, \(out.tokens) tokens, "
+                          + String(format: "%.1f MiB; built in %.1f s, loads in %.3f s", Double(out.bytes) / 1_048_576,
+                                   out.build_seconds, out.load_seconds), terminator: "\n")
+            } else {
+                return try printJSON(out)
+            }
+        }
+        guard semantic else { return }
+        out.semantic = try buildSemantic(index, directory: directory)
+        if json { try printJSON(out) }
+    }
+
+    struct Out: Encodable {
+        let path: String; var documents: Int; var terms: Int; var tokens: Int; var bytes: Int
+        var build_seconds: Double; var load_seconds: Double
+        var semantic: SemanticOut?
+    }
+    struct SemanticOut: Encodable {
+        let path: String; let documents: Int; let chunks: Int; let pieces: Int; let bytes: Int
+        let embedder: String; let seconds: Double; let pieces_per_second: Double; let resumed_documents: Int
+    }
+
+    func buildSemantic(_ index: DataSearchIndex, directory: URL) throws -> SemanticOut? {
+        let embedder = try SentenceEmbedder(folder: embedderOption.folder, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let url = directory.appendingPathComponent(SemanticIndex.fileName)
+        if let current = try? SemanticIndex.load(from: url), current.mismatch(corpus: index, embedder: embedder) == nil,
+           current.parameters.chunkPieces == min(chunk, embedder.maxSequenceLength - 2), current.parameters.overlapPieces == overlap {
+            if !json { printSafe("\(url.path) is up to date: \(current.chunkCount) chunks of \(index.documentCount) documents", terminator: "\n") }
+            return SemanticOut(path: url.path, documents: index.documentCount, chunks: current.chunkCount, pieces: 0,
+                               bytes: (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0,
+                               embedder: embedder.folder.path, seconds: 0, pieces_per_second: 0, resumed_documents: index.documentCount)
+        }
+        StopRequest.install()
+        let bar = ProgressLine()
+        var last = SemanticBuildProgress(documentsDone: 0, documents: index.documentCount, chunks: 0, pieces: 0, resumedDocuments: 0, seconds: 0)
+        let built = try SemanticIndex.build(corpus: index, embedder: embedder, to: url, chunkPieces: chunk, overlap: overlap,
+                                            progress: { p in last = p; bar.update(p) }, shouldStop: { StopRequest.requested })
+        bar.finish()
+        guard let built else {
+            printNote("stopped after \(last.documentsDone) of \(last.documents) documents; the checkpoint \(url.path).partial is kept: run the same command again to resume")
+            throw ExitCode(130)
+        }
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        let rate = last.seconds > 0 ? Double(last.pieces) / last.seconds : 0
+        if !json {
+            printSafe("wrote \(url.path): \(built.chunkCount) chunks of \(index.documentCount) documents, "
+                      + String(format: "%.1f MiB; embedded %d word pieces in %.0f s (%.0f/s)", Double(bytes) / 1_048_576, last.pieces, last.seconds, rate)
+                      + (last.resumedDocuments > 0 ? ", resumed after \(last.resumedDocuments) documents" : ""), terminator: "\n")
+        }
+        return SemanticOut(path: url.path, documents: index.documentCount, chunks: built.chunkCount, pieces: last.pieces, bytes: bytes,
+                           embedder: embedder.folder.path, seconds: last.seconds, pieces_per_second: rate, resumed_documents: last.resumedDocuments)
+    }
+}
+
+/// Ctrl-C (and SIGTERM) during a long build: finish the current document, keep the checkpoint, stop.
+enum StopRequest {
+    nonisolated(unsafe) static var flag: sig_atomic_t = 0
+    static var requested: Bool { flag != 0 }
+    static func install() {
+        signal(SIGINT) { _ in StopRequest.flag = 1 }
+        signal(SIGTERM) { _ in StopRequest.flag = 1 }
+    }
+}
+
+/// A progress line on stderr: redrawn in place on a terminal, a line every 30 s otherwise.
+final class ProgressLine {
+    let terminal = isatty(2) != 0
+    var lastPrint = Date.distantPast
+
+    func update(_ p: SemanticBuildProgress) {
+        let now = Date()
+        guard now.timeIntervalSince(lastPrint) >= (terminal ? 0.25 : 30) || p.documentsDone == p.documents else { return }
+        lastPrint = now
+        let fraction = p.documents == 0 ? 1 : Double(p.documentsDone) / Double(p.documents)
+        let width = 24, filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let done = p.documentsDone - p.resumedDocuments, left = p.documents - p.documentsDone
+        let rate = p.seconds > 0 ? Double(p.pieces) / p.seconds : 0
+        let eta = done > 0 ? p.seconds / Double(done) * Double(left) : 0
+        let line = String(format: "semantic index [%@] %d/%d documents, %d chunks, %.0f pieces/s, %@ left",
+                          bar, p.documentsDone, p.documents, p.chunks, rate, Self.duration(eta))
+        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+    }
+
+    func finish() { if terminal { FileHandle.standardError.write(Data("\n".utf8)) } }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+    }
+}
+
+struct DataEvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Retrieval quality on a question set (organism/search-eval/questions.jsonl): recall@k per mode.",
+        discussion: """
+        Each line: {"id", "question", "relevant"}, relevant a case-insensitive regular expression selecting \
+        the documents the question is about. recall@k is BEIR's capped recall (relevant hits in the top k \
+        over min(relevant, k)); hit@k the share of questions with a relevant document in the top k.
+        """)
+    @OptionGroup var corpusOption: CorpusOption
+    @OptionGroup var embedderOption: EmbedderOption
+    @Option(help: "Cut-off rank.") var k: Int = 5
+    @Option(parsing: .upToNextOption, help: "Modes to measure (default: all three; bm25 alone without a semantic index).") var modes: [DataSearchMode] = []
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "The questions (JSON Lines).") var questions: String
+
+    func run() throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: questions)) } catch { throw ValidationError("cannot read \(questions)") }
+        let list = try SearchEval.questions(jsonl: data, file: questions)
+        let index = try corpusOption.open()
+        var chosen = modes
+        var semantic: SemanticSearcher?
+        if chosen.isEmpty || chosen.contains(where: { $0 != .bm25 }) {
+            let (searcher, why) = SemanticSearcher.open(corpus: index, directory: corpusOption.directory, embedderFolder: embedderOption.folder)
+            semantic = searcher
+            if searcher == nil {
+                if !chosen.isEmpty { throw ValidationError(why) }
+                printNote("measuring bm25 only: " + why)
+            }
+        }
+        if chosen.isEmpty { chosen = semantic == nil ? [.bm25] : DataSearchMode.allCases }
+        let result = try SearchEval.run(list, index: index, semantic: semantic, modes: chosen, k: k)
+        if json { return try printJSON(result) }
+        printSafe("\(result.scored) of \(result.questions) questions have relevant documents in \(corpusOption.directory.path)", terminator: "\n")
+        printSafe("mode      recall@\(k)  hit@\(k)", terminator: "\n")
+        for s in result.summary {
+            printSafe(String(format: "%-9@ %9.3f %7.3f", s.mode.rawValue, s.recall, s.hitRate), terminator: "\n")
         }
     }
 }

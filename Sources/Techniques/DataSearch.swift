@@ -162,13 +162,52 @@ public struct DataSearchHit: Codable, Sendable, Equatable {
     public var snippet: String
     /// Where the query's words, prefixes and phrases are in `snippet`, in order, not overlapping.
     public var highlights: [SnippetHighlight]
+    /// Each ranking's score and rank for this document (a mode's own, and in hybrid mode both).
+    public var scores: HitScores?
+    /// The chunk whose embedding matched best (semantic and hybrid modes).
+    public var chunk: MatchedChunk?
+
+    public init(id: String, source: String, title: String, score: Double, snippet: String, highlights: [SnippetHighlight],
+                scores: HitScores? = nil, chunk: MatchedChunk? = nil) {
+        self.id = id; self.source = source; self.title = title; self.score = score
+        self.snippet = snippet; self.highlights = highlights; self.scores = scores; self.chunk = chunk
+    }
+}
+
+/// A hit's place in each ranking: BM25's score, the best chunk's cosine, and their 1-based ranks.
+public struct HitScores: Codable, Sendable, Equatable {
+    public var bm25: Double?
+    public var semantic: Double?
+    public var bm25Rank: Int?
+    public var semanticRank: Int?
+
+    public init(bm25: Double? = nil, semantic: Double? = nil, bm25Rank: Int? = nil, semanticRank: Int? = nil) {
+        self.bm25 = bm25; self.semantic = semantic; self.bm25Rank = bm25Rank; self.semanticRank = semanticRank
+    }
+}
+
+/// The chunk of a document that matched a semantic query, and where it is in the document's
+/// searchable text (the title line, then the text), counted in Characters.
+public struct MatchedChunk: Codable, Sendable, Equatable {
+    public var start: Int
+    public var length: Int
+    public var text: String
 }
 
 public struct DataSearchResults: Codable, Sendable, Equatable {
     public var query: String
-    /// How many documents match (before the limit).
+    /// How the documents were ranked.
+    public var mode: DataSearchMode
+    /// How many documents match (before the limit): for BM25 those with a query word; for semantic
+    /// search every document with text (all have a cosine); for hybrid the union of both.
     public var total: Int
     public var hits: [DataSearchHit]
+    /// Why a mode other than the one asked for was used, or what to build for a better one.
+    public var note: String?
+
+    public init(query: String, mode: DataSearchMode, total: Int, hits: [DataSearchHit], note: String? = nil) {
+        self.query = query; self.mode = mode; self.total = total; self.hits = hits; self.note = note
+    }
 }
 
 extension DataSearchIndex {
@@ -188,11 +227,31 @@ extension DataSearchIndex {
         return f * (k1 + 1) / (f + k1 * (1 - b + b * norm))
     }
 
-    /// Searches with the query syntax above; the `limit` best hits with snippets.
+    /// Searches with the query syntax above (BM25); the `limit` best hits with snippets.
+    /// `search(_:limit:mode:semantic:)` adds the semantic and hybrid modes.
     public func search(_ query: String, limit: Int = 10) throws -> DataSearchResults {
         guard limit >= 1 && limit <= Self.maxLimit else { throw DataSearchError.badQuery("limit must be 1...\(Self.maxLimit)") }
         let parsed = try DataSearchQuery.parse(query)
         let reader = TextReader(self)
+        let ranked = try bm25Ranking(parsed, reader: reader)
+        var hits: [DataSearchHit] = []
+        for (rank, (d, score)) in ranked.prefix(limit).enumerated() {
+            var hit = try keywordHit(d, clauses: parsed.clauses, reader: reader, score: score)
+            hit.scores = HitScores(bm25: score, bm25Rank: rank + 1)
+            hits.append(hit)
+        }
+        return DataSearchResults(query: query, mode: .bm25, total: ranked.count, hits: hits)
+    }
+
+    /// A hit for document `d` with a snippet around the clauses' matches.
+    func keywordHit(_ d: Int, clauses: [DataSearchQuery.Clause], reader: TextReader, score: Double) throws -> DataSearchHit {
+        let rec = document(at: d)
+        let (snippet, highlights) = Self.snippet(of: try reader.document(d).searchableText, clauses: clauses)
+        return DataSearchHit(id: rec.id, source: rec.source, title: rec.title, score: score, snippet: snippet, highlights: highlights)
+    }
+
+    /// Every document matching the query's clauses, filters applied, by BM25 score (best first).
+    func bm25Ranking(_ parsed: DataSearchQuery, reader: TextReader) throws -> [(doc: Int, score: Double)] {
         var termCache: [Int: [String]] = [:]
         func terms(_ d: Int) throws -> [String] {
             if let cached = termCache[d] { return cached }
@@ -202,8 +261,7 @@ extension DataSearchIndex {
         }
 
         let positives = try parsed.clauses.map { try frequencies($0, terms: terms) }
-        var excludedDocs = Set<Int>()
-        for clause in parsed.excluded { excludedDocs.formUnion(try frequencies(clause, terms: terms).keys) }
+        let excludedDocs = try excludedDocuments(parsed, terms: terms)
 
         var scores: [Int: Double] = [:]
         var matched: [Int: Int] = [:]
@@ -216,24 +274,26 @@ extension DataSearchIndex {
             }
         }
         var ranked: [(doc: Int, score: Double)] = []
-        for (d, s) in scores where !excludedDocs.contains(d) {
-            if !parsed.sources.isEmpty || !parsed.excludedSources.isEmpty {
-                let source = documentSource(d).lowercased()
-                if !parsed.sources.isEmpty && !parsed.sources.contains(where: { source.hasPrefix($0) }) { continue }
-                if parsed.excludedSources.contains(where: { source.hasPrefix($0) }) { continue }
-            }
+        for (d, s) in scores where !excludedDocs.contains(d) && passesSourceFilters(d, parsed) {
             ranked.append((d, s * Double(matched[d]!) / Double(positives.count)))
         }
         ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+        return ranked
+    }
 
-        var hits: [DataSearchHit] = []
-        for (d, score) in ranked.prefix(limit) {
-            let rec = document(at: d)
-            let (snippet, highlights) = Self.snippet(of: try reader.document(d).searchableText, clauses: parsed.clauses)
-            hits.append(DataSearchHit(id: rec.id, source: rec.source, title: rec.title, score: score,
-                                      snippet: snippet, highlights: highlights))
-        }
-        return DataSearchResults(query: query, total: ranked.count, hits: hits)
+    /// The documents a query's -exclusions leave out.
+    func excludedDocuments(_ parsed: DataSearchQuery, terms: (Int) throws -> [String]) throws -> Set<Int> {
+        var excludedDocs = Set<Int>()
+        for clause in parsed.excluded { excludedDocs.formUnion(try frequencies(clause, terms: terms).keys) }
+        return excludedDocs
+    }
+
+    /// Whether document `d` passes the query's source: and -source: filters.
+    func passesSourceFilters(_ d: Int, _ parsed: DataSearchQuery) -> Bool {
+        if parsed.sources.isEmpty && parsed.excludedSources.isEmpty { return true }
+        let source = documentSource(d).lowercased()
+        if !parsed.sources.isEmpty && !parsed.sources.contains(where: { source.hasPrefix($0) }) { return false }
+        return !parsed.excludedSources.contains(where: { source.hasPrefix($0) })
     }
 
     /// Document -> how often the clause occurs in it, over the whole corpus.

@@ -142,7 +142,10 @@ final class SAETests: XCTestCase {
         var tensors = SAEFixture.tensors(dIn: 576, dSAE: 8, dtype: "F32", jumprelu: false)
         tensors[2].dtype = "I32"
         let msg = try loadError(config: goodConfig, weights: SAEFixture.safetensors(tensors))
-        XCTAssertTrue(msg.contains("tensor 'b_enc': unknown dtype 'I32'"), msg)
+        XCTAssertTrue(msg.contains("tensor 'b_enc' is I32, not a float type"), msg)
+        tensors[2].dtype = "F64"
+        let msg2 = try loadError(config: goodConfig, weights: SAEFixture.safetensors(tensors))
+        XCTAssertTrue(msg2.contains("tensor 'b_enc': unknown dtype 'F64'"), msg2)
     }
 
     func testUnknownArchitectureAndNormalisation() throws {

@@ -52,6 +52,28 @@ public enum Gemma3Model {
     }
 }
 
+/// The sentence embedder all-MiniLM-L6-v2, fetched by `make embedder` (make test does) into models/.
+public enum Embedder {
+    public static var folder: URL {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent("models/all-MiniLM-L6-v2")
+    }
+
+    nonisolated(unsafe) private static var shared: SentenceEmbedder?
+
+    /// Loaded once per test process (2 threads), or a test failure that says how to get it.
+    public static func loaded() throws -> SentenceEmbedder {
+        if let shared { return shared }
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) else {
+            XCTFail("embedding model missing at \(folder.path): run `make embedder`")
+            throw XCTSkip("no embedder")
+        }
+        let e = try SentenceEmbedder(folder: folder, threads: 2)
+        shared = e
+        return e
+    }
+}
+
 /// The built `workbench` executable, run as a user would.
 public enum Binary {
     public static func path() throws -> String {

@@ -15,7 +15,17 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 public struct SafeTensorsFile: @unchecked Sendable {
     public enum DType: String, Sendable, CaseIterable {
         case f32 = "F32", f16 = "F16", bf16 = "BF16"
-        public var size: Int { self == .f32 ? 4 : 2 }
+        // Integer tensors (a BERT checkpoint's position_ids) are read past, never as floats.
+        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+        public var size: Int {
+            switch self {
+            case .f32, .i32: return 4
+            case .f16, .bf16, .i16: return 2
+            case .i64: return 8
+            case .i8, .u8, .bool: return 1
+            }
+        }
+        public var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
     }
 
     public struct TensorInfo: Sendable, Equatable {
@@ -90,7 +100,7 @@ public struct SafeTensorsFile: @unchecked Sendable {
             guard let entry = value as? [String: Any] else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': entry is not an object") }
             guard let dtypeName = entry["dtype"] as? String else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': missing dtype") }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': unknown dtype '\(UntrustedText.excerpt(dtypeName))' (supported: F32, F16, BF16)")
+                throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': unknown dtype '\(UntrustedText.excerpt(dtypeName))' (supported: F32, F16, BF16, and I64, I32, I16, I8, U8, BOOL to skip)")
             }
             guard let shapeAny = entry["shape"] as? [Any] else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))': missing or bad shape") }
             var shape: [Int] = []
@@ -142,6 +152,7 @@ public struct SafeTensorsFile: @unchecked Sendable {
     /// The tensor's values converted to Float, row-major.
     public func floats(_ name: String) throws -> [Float] {
         guard let t = tensors[name] else { throw SafeTensorsError("missing tensor '\(UntrustedText.excerpt(name))'") }
+        guard t.dtype.isFloat else { throw SafeTensorsError("tensor '\(UntrustedText.excerpt(name))' is \(t.dtype.rawValue), not a float type") }
         let n = t.count
         var out = [Float](repeating: 0, count: n)
         data.withUnsafeBytes { raw in
@@ -154,6 +165,8 @@ public struct SafeTensorsFile: @unchecked Sendable {
                     for i in 0..<n { dst[i] = halfToFloat(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
                 case .bf16:
                     for i in 0..<n { dst[i] = Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16) }
+                case .i64, .i32, .i16, .i8, .u8, .bool:
+                    break   // refused above
                 }
             }
         }
