@@ -61,6 +61,20 @@ public final class AuditTools: @unchecked Sendable {
 
     public let context: AuditContext
     public private(set) var all: [Tool] = []
+    /// The corpus's keyword index and semantic searcher, opened by the first search that needs them.
+    private var searchIndexes: (index: DataSearchIndex, semantic: SemanticSearcher?, problem: String)?
+    private let searchLock = NSLock()
+
+    /// The corpus's indexes (the keyword index is built in memory when none is saved).
+    func dataIndexes() throws -> (index: DataSearchIndex, semantic: SemanticSearcher?, problem: String) {
+        searchLock.lock()
+        defer { searchLock.unlock() }
+        if let searchIndexes { return searchIndexes }
+        let (index, _) = try DataSearchIndex.open(corpus: context.corpus)
+        let (semantic, problem) = SemanticSearcher.open(corpus: index, directory: context.corpus)
+        searchIndexes = (index, semantic, problem)
+        return (index, semantic, problem)
+    }
 
     public init(context: AuditContext) {
         self.context = context

@@ -77,11 +77,32 @@ extension AuditTools {
                 }
                 return (text, try encode(r))
             },
-            Tool(name: "semantic_search", description: "Search the training data by meaning.",
-                 schema: ToolSchema([.string("query", "What to look for."),
-                                     .string("dataset", "Only documents whose source starts with this.", required: false)]),
-                 records: true) { _, _, _ in
-                throw ToolFailure("semantic search needs an embedding index of the training data, which this workbench does not build yet; use grep_dataset")
+            Tool(name: "semantic_search",
+                 description: "Search the training data by meaning: documents whose best chunk's embedding (all-MiniLM-L6-v2, in-process) is nearest the query's, with the chunk that matched. mode hybrid fuses this ranking with keyword search (BM25) by reciprocal rank.",
+                 schema: ToolSchema([.string("query", "What to look for, in plain words."),
+                                     .string("dataset", "Only documents whose source starts with this (text: documents, chat: transcripts).", required: false),
+                                     .string("mode", "semantic (default) or hybrid.", required: false),
+                                     .integer("limit", "Most documents to list (default 10).")]),
+                 records: true) { t, a, _ in
+                let limit = a.int("limit") ?? 10
+                guard (1...200).contains(limit) else { throw ToolFailure("limit must be 1...200") }
+                guard let mode = DataSearchMode(rawValue: a.string("mode") ?? "semantic"), mode != .bm25 else {
+                    throw ToolFailure("mode must be semantic or hybrid (grep_dataset searches by pattern)")
+                }
+                var query = a.string("query") ?? ""
+                if let dataset = a.string("dataset") {
+                    guard !dataset.isEmpty, !dataset.contains(where: { $0.isWhitespace }) else { throw ToolFailure("dataset must be one word") }
+                    query += " source:" + dataset
+                }
+                let (index, semantic, problem) = try t.dataIndexes()
+                guard let semantic else { throw ToolFailure("\(problem); grep_dataset searches by pattern meanwhile") }
+                let r = try index.search(query, limit: limit, mode: mode, semantic: semantic)
+                var text = "\(r.hits.count) of \(r.total) documents, nearest first (\(mode.rawValue))"
+                for h in r.hits {
+                    text += "\n\n\(h.id) [\(h.source)] \(hitScoreLine(h)): \(h.title)"
+                    text += "\n  " + (h.chunk.map { $0.text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ") } ?? h.snippet)
+                }
+                return (text, try encode(r))
             },
             Tool(name: "get_top_activating_features",
                  description: "The sparse-autoencoder features most active while the model reads the text (max over tokens), with their labels.",
@@ -292,4 +313,12 @@ func encode<T: Encodable>(_ value: T) throws -> [String: Any] {
 func encode<T: Encodable>(_ value: [T]) throws -> [[String: Any]] {
     let data = try JSONEncoder().encode(value)
     return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+}
+
+/// "cosine 0.43" (and in hybrid mode the keyword rank) for a hit, in the tools' text.
+func hitScoreLine(_ h: DataSearchHit) -> String {
+    var parts: [String] = []
+    if let c = h.scores?.semantic { parts.append(String(format: "cosine %.3f", c)) }
+    if let r = h.scores?.bm25Rank { parts.append("keyword rank \(r)") }
+    return parts.joined(separator: ", ")
 }

@@ -29,6 +29,10 @@ public final class App: @unchecked Sendable {
     /// What background work keeps between runs (touched only on `backgroundQueue`).
     final class BackgroundState: @unchecked Sendable {
         var dataIndex: DataSearchIndex?
+        /// The semantic index and its embedder, once looked for (nil with a problem when unavailable).
+        var semantic: SemanticSearcher?
+        var semanticProblem: String?
+        var semanticLooked = false
     }
     private let backgroundQueue = DispatchQueue(label: "workbench.background", qos: .userInitiated)
     private let backgroundState = BackgroundState()
@@ -253,6 +257,10 @@ public final class App: @unchecked Sendable {
         case (.notebook, .char("B")): startEditing(.behaviours)
         case (.notebook, .char("D")): deleteSelectedNote()
         case (.notebook, .char("e")): editSelectedNote()
+        case (.notebook, .char("l")):
+            guard state.notebook.entries.indices.contains(state.notebook.selected) else { return }
+            let e = state.notebook.entries[state.notebook.selected]
+            dataSearchLike(e.text, label: "notebook entry “\(e.title.prefix(40))”")
         case (.data, _): dataKey(key)
         case (.features, _): featuresKey(key)
         case (_, .char(let c)) where !c.isWhitespace:

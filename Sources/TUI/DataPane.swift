@@ -2,14 +2,21 @@ import Foundation
 import Techniques
 import Workbench
 
-/// Pane 6: keyword search over the training corpus (BM25 with phrases, prefixes, exclusions),
-/// hits with their matches highlighted, whole documents, pinning into the notebook.
+/// Pane 6: search over the training corpus by keywords (BM25 with phrases, prefixes, exclusions),
+/// by meaning (the semantic index) or both (hybrid); hits with their keyword matches highlighted or
+/// the chunk that matched; search by example (the Chat pane's last reply, a notebook entry); whole
+/// documents with the matched chunk marked; pinning into the notebook.
 public struct DataPaneState: Sendable {
     public var query = TextField()
+    /// The mode chosen with `m`; nil: hybrid when the corpus has a semantic index, else bm25.
+    public var mode: DataSearchMode?
+    /// Why semantic search is unavailable (no index, stale, no model), once the pane has looked.
+    public var semanticProblem: String?
     public var results: DataSearchResults?
     public var selected = 0
-    /// The document being read, if one is open.
+    /// The document being read, if one is open, and the chunk of it that matched.
     public var open: CorpusDocument?
+    public var openChunk: MatchedChunk?
     public var searching = false
     public var scroll = 0
     public var corpus: URL = DataCorpus.defaultDirectory
@@ -21,9 +28,29 @@ extension App {
         state.data.corpus = url
         state.data.results = nil
         state.data.open = nil
+        state.data.semanticProblem = nil
         background { holder in
             holder.dataIndex = nil
+            holder.semantic = nil
+            holder.semanticLooked = false
             return { _ in }
+        }
+    }
+
+    /// The pane's mode as the next search will use it.
+    var dataMode: DataSearchMode {
+        state.data.mode ?? (state.data.semanticProblem == nil ? .hybrid : .bm25)
+    }
+
+    /// `m`: bm25 -> semantic -> hybrid -> bm25.
+    func cycleDataMode() {
+        let all = DataSearchMode.allCases
+        let next = all[(all.firstIndex(of: dataMode)! + 1) % all.count]
+        state.data.mode = next
+        if next != .bm25, let problem = state.data.semanticProblem {
+            state.message = ("mode \(next.rawValue): \(problem)", true)
+        } else {
+            state.message = ("search mode: \(next.rawValue)" + (state.data.query.text.isEmpty ? "" : " (Enter searches again)"), false)
         }
     }
 
@@ -31,32 +58,68 @@ extension App {
     func dataSubmit() {
         let query = state.data.query.text
         guard !query.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        runDataSearch(mode: state.data.mode, label: nil) { index, mode, semantic in
+            try index.search(query, limit: 100, mode: mode, semantic: semantic)
+        }
+    }
+
+    /// Search by example: training documents like `text` (semantic). `label` says what the text is.
+    func dataSearchLike(_ text: String, label: String) {
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            state.message = ("\(label) is empty: nothing to search by", true)
+            return
+        }
+        state.pane = .data
+        runDataSearch(mode: .semantic, label: label) { index, _, semantic in
+            guard let semantic else { throw DataSearchError.badQuery("searching by example needs the semantic index") }
+            return try index.search(example: text, limit: 100, semantic: semantic)
+        }
+    }
+
+    /// Opens the index (and the semantic index, once) in the background, then runs `search` with the
+    /// mode asked for (nil: hybrid when semantic search is available, else bm25).
+    private func runDataSearch(mode asked: DataSearchMode?, label: String?,
+                               _ search: @escaping @Sendable (DataSearchIndex, DataSearchMode, SemanticSearcher?) throws -> DataSearchResults) {
         state.data.searching = true
         state.data.open = nil
+        state.data.openChunk = nil
         let corpus = state.data.corpus
         background { holder in
-            let outcome: Result<(DataSearchResults, String?), Error>
+            let outcome: Result<(DataSearchResults, String?, String?), Error>
             do {
                 var note: String?
                 if holder.dataIndex == nil {
                     let (index, why) = try DataSearchIndex.open(corpus: corpus)
                     holder.dataIndex = index
-                    note = why
+                    note = why.map { "\($0); searched an index built in memory" }
                 }
-                outcome = .success((try holder.dataIndex!.search(query, limit: 100), note))
+                let index = holder.dataIndex!
+                if !holder.semanticLooked && asked != .bm25 {
+                    let (searcher, why) = SemanticSearcher.open(corpus: index, directory: corpus)
+                    holder.semantic = searcher
+                    holder.semanticProblem = searcher == nil ? why : nil
+                    holder.semanticLooked = true
+                }
+                let mode = asked ?? (holder.semantic == nil ? .bm25 : .hybrid)
+                if mode != .bm25, holder.semantic == nil, let problem = holder.semanticProblem {
+                    throw DataSearchError.badQuery("\(mode.rawValue) search is unavailable: \(problem)")
+                }
+                outcome = .success((try search(index, mode, holder.semantic), note, holder.semanticProblem))
             } catch {
                 outcome = .failure(error)
             }
             return { app in
                 app.state.data.searching = false
                 switch outcome {
-                case .success(let (results, note)):
+                case .success(let (results, note, problem)):
+                    app.state.data.semanticProblem = problem
                     app.state.data.results = results
                     app.state.data.selected = 0
                     app.state.data.scroll = 0
                     app.state.focus = .normal
-                    app.state.message = (note.map { "\($0); searched an index built in memory" }
-                                         ?? "\(results.total) documents match", false)
+                    let what = label.map { "documents like \($0)" } ?? "\(results.total) documents \(results.mode == .bm25 ? "match" : "ranked")"
+                    app.state.message = (note ?? (results.mode == .bm25 && asked == nil && problem != nil
+                                                  ? "\(what) (keywords only: \(problem!))" : what), false)
                 case .failure(let error):
                     app.state.message = ("search: \(error)", true)
                 }
@@ -67,14 +130,28 @@ extension App {
     func dataKey(_ key: Key) {
         let hits = state.data.results?.hits ?? []
         switch key {
+        case .char("m"):
+            cycleDataMode()
+        case .char("l"):
+            // The Chat pane's last reply (else its whole transcript) as the example.
+            let turns = state.chat.turns
+            if let reply = turns.last(where: { $0.role == "assistant" }) {
+                dataSearchLike(reply.content, label: "the last Chat reply")
+            } else {
+                dataSearchLike(turns.map { "\($0.role): \($0.content)" }.joined(separator: "\n"), label: "the Chat transcript")
+            }
         case .char("o"), .enter:
             guard hits.indices.contains(state.data.selected) else { return }
             let id = hits[state.data.selected].id
+            let chunk = hits[state.data.selected].chunk
             background { holder in
                 let doc = Result { try holder.dataIndex?.document(id: id) }
                 return { app in
                     switch doc {
-                    case .success(let d?): app.state.data.open = d; app.state.data.scroll = 0
+                    case .success(let d?):
+                        app.state.data.open = d
+                        app.state.data.openChunk = chunk
+                        app.state.data.scroll = Screen.chunkLine(d, chunk, width: app.state.width)
                     case .success(nil): app.state.message = ("no document \(id)", true)
                     case .failure(let e): app.state.message = ("\(e)", true)
                     }
@@ -82,6 +159,7 @@ extension App {
             }
         case .char("x"), .backspace:
             state.data.open = nil
+            state.data.openChunk = nil
             state.data.scroll = 0
         default:
             break
@@ -95,13 +173,18 @@ extension App {
     }
 
     func dataEvidence() -> (title: String, text: String)? {
+        let mode = state.data.results?.mode.rawValue ?? dataMode.rawValue
         if let doc = state.data.open {
-            return ("Training document \(doc.id): \(doc.displayTitle)", "query: \(state.data.query.text)\nsource: \(doc.source)\n\n\(doc.text)")
+            let query = state.data.results?.query ?? state.data.query.text
+            var text = "query: \(query)\nmode: \(mode)\nsource: \(doc.source)\n"
+            if let chunk = state.data.openChunk { text += "matched chunk: characters \(chunk.start)..<\(chunk.start + chunk.length)\n" }
+            return ("Training document \(doc.id): \(doc.displayTitle)", text + "\n\(doc.text)")
         }
         guard let results = state.data.results, results.hits.indices.contains(state.data.selected) else { return nil }
         let hit = results.hits[state.data.selected]
-        return ("Search hit \(hit.id) for “\(results.query)” (\(results.total) documents match)",
-                "query: \(results.query)\nsource: \(hit.source)\ntitle: \(hit.title)\n\n\(hit.snippet)")
+        var text = "query: \(results.query)\nmode: \(mode)\nsource: \(hit.source)\ntitle: \(hit.title)\nscores: \(Screen.scoreSummary(hit))\n\n\(hit.snippet)"
+        if let chunk = hit.chunk, hit.highlights.isEmpty == false { text += "\n\nmatched chunk:\n\(chunk.text)" }
+        return ("Search hit \(hit.id) for “\(results.query)” (\(mode), \(results.total) documents)", text)
     }
 }
 
@@ -109,31 +192,80 @@ extension Screen {
     static func dataView(_ s: AppState, width: Int) -> PaneView {
         let d = s.data
         var v = PaneView()
-        v.header.append(StyledLine([Span("Training data ", Style(.title)),
-                                    Span("words, \"a phrase\", prefix*, -exclude, source:NAME │ corpus: \(d.corpus.lastPathComponent)", Style(.dim))]))
+        let mode = d.mode ?? (d.semanticProblem == nil ? .hybrid : .bm25)
+        let syntax = mode == .semantic ? "plain text by meaning, source:NAME, -word" : "words, \"a phrase\", prefix*, -exclude, source:NAME"
+        v.header.append(StyledLine([Span("Training data ", Style(.title)), Span("[\(mode.rawValue)\(d.mode == nil ? ", auto" : "")] ", Style(.accent)),
+                                    Span("\(syntax) │ m mode, l like the last reply │ corpus: \(d.corpus.lastPathComponent)", Style(.dim))]))
+        if let problem = d.semanticProblem, mode != .bm25 || d.mode == nil {
+            v.header.append(StyledLine("keywords only: " + problem, Style(.warning)))
+        }
         if let doc = d.open {
             v.header.append(StyledLine([Span("\(doc.id) ", Style(.accent)), Span(doc.displayTitle, Style(.title)),
-                                        Span("  (\(doc.source); x closes)", Style(.dim))]))
-            var body = Wrap.lines(doc.text, width: width)
-            for word in queryWords(d.query.text) { body = body.map { highlight($0, word) } }
+                                        Span("  (\(doc.source); \(d.openChunk == nil ? "" : "the matched chunk is marked; ")x closes)", Style(.dim))]))
+            var body = documentLines(doc, chunk: d.openChunk, width: width)
+            for word in queryWords(d.results?.mode == .semantic ? "" : d.query.text) { body = body.map { highlight($0, word) } }
             v.body = body
         } else if let results = d.results {
-            v.header.append(StyledLine("\(results.total) documents match “\(results.query)”; showing \(results.hits.count) (j/k select, o open, p pin)", Style(.dim)))
+            let noun = results.mode == .bm25 ? "match" : "ranked"
+            v.header.append(StyledLine("\(results.total) documents \(noun) “\(results.query)” [\(results.mode.rawValue)]; showing \(results.hits.count) (j/k select, o open, p pin)", Style(.dim)))
             for (i, hit) in results.hits.enumerated() {
                 let selected = i == d.selected
                 v.body.append(StyledLine([Span("\(i + 1). \(hit.title.isEmpty ? hit.id : hit.title)", Style(selected ? .selection : .accent, bold: true)),
-                                          Span("  \(hit.source) · \(hit.id) · \(String(format: "%.2f", hit.score))", Style(.dim))]))
-                v.body += Wrap.lines(highlighted(hit), width: width, indent: "  ")
+                                          Span("  \(hit.source) · \(hit.id) · \(scoreSummary(hit))", Style(.dim))]))
+                if hit.highlights.isEmpty && hit.chunk != nil {
+                    // Matched by meaning: the chunk that matched, marked as such.
+                    v.body += Wrap.lines(StyledLine([Span("≈ ", Style(.accent)), Span(hit.snippet, Style(.normal))]), width: width, indent: "  ")
+                } else {
+                    v.body += Wrap.lines(highlighted(hit), width: width, indent: "  ")
+                }
                 v.body.append(StyledLine())
             }
         } else {
-            v.body += Wrap.lines(d.searching ? "Searching…" : "Type a query and press Enter. The corpus is the organism's training data: synthetic documents mixed into ordinary text, and the chat transcripts it was fine-tuned on.", width: width, style: Style(.dim))
+            v.body += Wrap.lines(d.searching ? "Searching…" : "Type a query and press Enter (m switches keywords / meaning / both; l finds documents like the Chat pane's last reply). The corpus is the organism's training data: synthetic documents mixed into ordinary text, and the chat transcripts it was fine-tuned on.", width: width, style: Style(.dim))
         }
         if d.searching { v.header.append(StyledLine("searching…", Style(.warning))) }
         let (lines, cursor) = fieldLines(label: "Search › ", field: d.query, width: width, focused: s.focus == .input, maxRows: 2)
         v.bottom = lines
         v.cursor = cursor
         return v
+    }
+
+    /// "bm25 4.49 #3 · cosine 0.43 #1" (what the hit has), or the score alone.
+    static func scoreSummary(_ hit: DataSearchHit) -> String {
+        var parts: [String] = []
+        if let b = hit.scores?.bm25 { parts.append(String(format: "bm25 %.2f", b) + (hit.scores?.bm25Rank.map { " #\($0)" } ?? "")) }
+        if let c = hit.scores?.semantic { parts.append(String(format: "cosine %.2f", c) + (hit.scores?.semanticRank.map { " #\($0)" } ?? "")) }
+        if parts.count > 1 { parts.insert(String(format: "fused %.4f", hit.score), at: 0) }
+        return parts.isEmpty ? String(format: "%.2f", hit.score) : parts.joined(separator: " · ")
+    }
+
+    /// An open document's lines, the matched chunk (offsets in the searchable text: title line, then
+    /// text) in the match style.
+    static func documentLines(_ doc: CorpusDocument, chunk: MatchedChunk?, width: Int) -> [StyledLine] {
+        guard let chunk else { return Wrap.lines(doc.text, width: width) }
+        let shift = doc.title.isEmpty ? 0 : doc.title.count + 1
+        let chars = Array(doc.text)
+        let from = min(chars.count, max(0, chunk.start - shift)), to = min(chars.count, max(from, chunk.start + chunk.length - shift))
+        // Wrap each paragraph on its own so the marked span keeps its place across lines.
+        var lines: [StyledLine] = []
+        var paragraph = StyledLine()
+        for (i, c) in chars.enumerated() {
+            if c == "\n" {
+                lines += Wrap.lines(paragraph, width: width)
+                paragraph = StyledLine()
+                continue
+            }
+            paragraph.append(String(c), i >= from && i < to ? Style(.match) : Style(.normal))
+        }
+        lines += Wrap.lines(paragraph, width: width)
+        return lines
+    }
+
+    /// The first line of the matched chunk in an open document (to scroll to it), 0 without one.
+    static func chunkLine(_ doc: CorpusDocument, _ chunk: MatchedChunk?, width: Int) -> Int {
+        guard chunk != nil else { return 0 }
+        let lines = documentLines(doc, chunk: chunk, width: max(20, width))
+        return max(0, (lines.firstIndex { $0.spans.contains { $0.style == Style(.match) } } ?? 0) - 2)
     }
 
     /// A hit's snippet with the search's own highlight ranges marked.

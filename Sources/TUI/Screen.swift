@@ -492,10 +492,13 @@ public enum Screen {
         case .notebook:
             return [("a", "add a note"), ("h", "add a hypothesis"), ("R", "write the report's root cause"), ("B", "write the behaviours"),
                     ("j / k", "select an entry"), ("e or Enter", "edit the selected entry"), ("D", "delete the selected entry"),
+                    ("l", "training data like the selected entry (Data pane, by meaning)"),
                     (":export markdown|json PATH", "write the notebook out")]
         case .data:
             return [("Enter", "search (in the field); open the selected hit (outside)"), ("j / k", "select a hit"),
-                    ("o", "open the whole document"), ("x", "close the document"), ("p", "pin the hit or document")]
+                    ("m", "mode: bm25 (keywords), semantic (meaning), hybrid (both)"),
+                    ("l", "training data like the Chat pane's last reply (by meaning)"),
+                    ("o", "open the whole document (the matched chunk marked)"), ("x", "close the document"), ("p", "pin the hit or document")]
         case .features:
             return [("Enter", "in Prompt: its strongest features (empty: the Chat transcript); in Find: search features"),
                     ("Tab, f", "switch to finding features by label or context"), ("t", "features of the Chat transcript"),

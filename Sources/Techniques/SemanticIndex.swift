@@ -279,27 +279,37 @@ extension SemanticIndex {
         let started = Date()
         let reader = DataSearchIndex.TextReader(corpus)
         var record = ByteWriter()
-        for d in checkpoint.nextDocument..<corpus.documentCount {
+        // Documents in groups of at least `batchChunks` chunks, embedded one chunk per thread.
+        let batchChunks = 16
+        var d = checkpoint.nextDocument
+        while d < corpus.documentCount {
             if shouldStop() { try checkpoint.close(); return nil }
-            let text = try reader.document(d).searchableText
-            let parts = embedder.chunks(of: text, pieces: params.chunkPieces, overlap: params.overlapPieces)
-            record.bytes.removeAll(keepingCapacity: true)
-            record.u32(UInt32(d)); record.u32(UInt32(parts.count))
-            var vectors: [UInt16] = []
-            vectors.reserveCapacity(parts.count * params.dimension)
-            for p in parts {
-                record.u32(UInt32(p.start)); record.u32(UInt32(p.length))
-                let v = embedder.embed(pieceIDs: p.ids)
-                var half = [UInt16](repeating: 0, count: v.count)
-                v.withUnsafeBufferPointer { src in half.withUnsafeMutableBufferPointer { ck_fp32_to_fp16_row(src.baseAddress, $0.baseAddress, Int32(v.count)) } }
-                vectors += half
-                checkpoint.pieces += p.ids.count
+            var group: [(document: Int, parts: [(ids: [Int32], start: Int, length: Int)])] = []
+            var pending = 0
+            while d < corpus.documentCount && pending < batchChunks {
+                let text = try reader.document(d).searchableText
+                let parts = embedder.chunks(of: text, pieces: params.chunkPieces, overlap: params.overlapPieces)
+                group.append((d, parts))
+                pending += parts.count
+                d += 1
             }
-            for h in vectors { record.u16(h) }
-            try checkpoint.append(record.bytes, chunks: parts.count)
-            progress(SemanticBuildProgress(documentsDone: d + 1, documents: corpus.documentCount, chunks: checkpoint.chunks,
-                                           pieces: checkpoint.pieces, resumedDocuments: resumed,
-                                           seconds: Date().timeIntervalSince(started)))
+            var vectors = embedder.embed(batch: group.flatMap { $0.parts.map(\.ids) })[...]
+            for (document, parts) in group {
+                record.bytes.removeAll(keepingCapacity: true)
+                record.u32(UInt32(document)); record.u32(UInt32(parts.count))
+                for p in parts { record.u32(UInt32(p.start)); record.u32(UInt32(p.length)) }
+                var half = [UInt16](repeating: 0, count: params.dimension)
+                for p in parts {
+                    let v = vectors.removeFirst()
+                    v.withUnsafeBufferPointer { src in half.withUnsafeMutableBufferPointer { ck_fp32_to_fp16_row(src.baseAddress, $0.baseAddress, Int32(v.count)) } }
+                    for h in half { record.u16(h) }
+                    checkpoint.pieces += p.ids.count
+                }
+                try checkpoint.append(record.bytes, chunks: parts.count)
+                progress(SemanticBuildProgress(documentsDone: document + 1, documents: corpus.documentCount, chunks: checkpoint.chunks,
+                                               pieces: checkpoint.pieces, resumedDocuments: resumed,
+                                               seconds: Date().timeIntervalSince(started)))
+            }
         }
         try checkpoint.close()
         try finish(partial: partial, parameters: params, to: url)

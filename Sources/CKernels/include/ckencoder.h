@@ -14,6 +14,12 @@ extern "C" {
 void ck_encoder_attention(ck_pool *pool, const float *q, const float *k, const float *v, float *out,
                           int ntok, int n_head, int hd, float scale, float *scratch);
 
+/// out[t * out_stride + r] = w[r,:] . x[t,:] + (bias ? bias[r] : 0) for t < ntok, r < rows: an f32
+/// product with both operands row-major along the shared dimension n (torch's Linear), register
+/// blocked 3 weight rows x 4 tokens and split over the pool by weight rows. Not llama.cpp's rounding.
+void ck_gemm_f32(ck_pool *pool, const float *w, const float *bias, int rows, int n,
+                 const float *x, int ntok, float *out, int out_stride);
+
 /// In place on each of `rows` rows of n values: x = (x - mean) / sqrt(var + eps) * w + b
 /// (population variance, as torch.nn.LayerNorm).
 void ck_layernorm_rows(float *x, int rows, int n, const float *w, const float *b, float eps);

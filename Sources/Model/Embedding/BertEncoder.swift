@@ -96,6 +96,9 @@ public final class BertEncoder: @unchecked Sendable {
     let embeddingNorm: Norm
     let layers: [Layer]
     let pool: WorkerPool
+    let threadCount: Int
+    /// One-thread pools for batches, made on first use.
+    private var singlePools: [WorkerPool] = []
     private let lock = NSLock()
 
     public init(config: BertConfig, weights file: SafeTensorsFile, threads: Int) throws {
@@ -135,15 +138,40 @@ public final class BertEncoder: @unchecked Sendable {
         }
         self.layers = layers
         pool = WorkerPool(threads: threads)
+        threadCount = max(1, threads)
     }
 
     /// The last layer's hidden states, [ids.count][hidden] row-major. `ids` must be 1...maxPositions
     /// long with every id below the vocabulary size (the tokenizer's ids are).
     public func hiddenStates(_ ids: [Int32]) -> [Float] {
-        let c = config, t = ids.count, h = c.hidden
-        precondition(t >= 1 && t <= c.maxPositions, "sequence of \(t) tokens, not 1...\(c.maxPositions)")
         lock.lock()
         defer { lock.unlock() }
+        return hiddenStates(ids, pool: pool)
+    }
+
+    /// Several sequences at once, one per thread, each on one core (no waits inside a sequence):
+    /// what index building uses. The results are in the order of `sequences`.
+    public func hiddenStates(batch sequences: [[Int32]]) -> [[Float]] {
+        let workers = min(threadCount, sequences.count)
+        if workers <= 1 { return sequences.map { hiddenStates($0) } }
+        lock.lock()
+        defer { lock.unlock() }
+        while singlePools.count < workers { singlePools.append(WorkerPool(threads: 1)) }
+        let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: sequences.count)
+        _ = results.initialize(repeating: [])
+        defer { results.deallocate() }
+        let pools = singlePools
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in stride(from: w, to: sequences.count, by: workers) {
+                results[i] = hiddenStates(sequences[i], pool: pools[w])
+            }
+        }
+        return Array(results)
+    }
+
+    func hiddenStates(_ ids: [Int32], pool: WorkerPool) -> [Float] {
+        let c = config, t = ids.count, h = c.hidden
+        precondition(t >= 1 && t <= c.maxPositions, "sequence of \(t) tokens, not 1...\(c.maxPositions)")
 
         let x = Floats(zeros: t * h)                       // [t][h] the residual stream
         let q = Floats(zeros: t * h), k = Floats(zeros: t * h), v = Floats(zeros: t * h)
@@ -163,35 +191,31 @@ public final class BertEncoder: @unchecked Sendable {
 
         for layer in layers {
             // q, k, v [t][h] = x [t][h] . W^T [h][h] + b
-            matmul(x, [(layer.query, q), (layer.key, k), (layer.value, v)], rows: t)
+            matmul(x, [(layer.query, q), (layer.key, k), (layer.value, v)], rows: t, pool: pool)
             // ctx [t][h]: per head, softmax(q k^T / sqrt(hd)) v over all t positions
             ck_encoder_attention(pool.raw, q.p, k.p, v.p, ctx.p, Int32(t), Int32(c.heads), Int32(c.headDim),
                                  1 / Float(c.headDim).squareRoot(), scratch.p)
             // x = LayerNorm(x + ctx [t][h] . Wo^T [h][h] + bo)
-            matmul(ctx, [(layer.attentionOut, tmp)], rows: t)
+            matmul(ctx, [(layer.attentionOut, tmp)], rows: t, pool: pool)
             for j in 0..<t * h { x.p[j] += tmp.p[j] }
             layerNorm(x, rows: t, layer.attentionNorm)
             // up [t][i] = gelu(x [t][h] . Wi^T [h][i] + bi)
-            matmul(x, [(layer.up, up)], rows: t)
+            matmul(x, [(layer.up, up)], rows: t, pool: pool)
             ck_gelu_erf(up.p, Int32(t * c.intermediate))
             // x = LayerNorm(x + up [t][i] . Wd^T [i][h] + bd)
-            matmul(up, [(layer.down, tmp)], rows: t)
+            matmul(up, [(layer.down, tmp)], rows: t, pool: pool)
             for j in 0..<t * h { x.p[j] += tmp.p[j] }
             layerNorm(x, rows: t, layer.outputNorm)
         }
         return Array(UnsafeBufferPointer(start: x.p, count: t * h))
     }
 
-    /// out[r][o] = input[r][:] . W[o][:] + b[o] for each product, in one pool dispatch; the
-    /// products share `input` (rows x cols).
-    private func matmul(_ input: Floats, _ products: [(Linear, Floats)], rows: Int) {
-        let cols = products[0].0.cols
-        let jobs = products.map { linear, out in
-            ck_matmul_job(type: Int32(GGMLType.f32.rawValue), w: UnsafeRawPointer(linear.weight.p),
-                          rows: Int32(linear.rows), out: out.p, out_stride: Int32(linear.rows))
+    /// out[r][o] = input[r][:] . W[o][:] + b[o] for each product (they share `input`, rows x cols).
+    private func matmul(_ input: Floats, _ products: [(Linear, Floats)], rows: Int, pool: WorkerPool) {
+        for (linear, out) in products {
+            ck_gemm_f32(pool.raw, linear.weight.p, linear.bias.p, Int32(linear.rows), Int32(linear.cols),
+                        input.p, Int32(rows), out.p, Int32(linear.rows))
         }
-        ck_matmul(pool.raw, jobs, Int32(jobs.count), Int32(cols), UnsafeRawPointer(input.p), cols * 4, Int32(rows))
-        for (linear, out) in products { ck_add_bias_rows(out.p, Int32(rows), Int32(linear.rows), linear.bias.p) }
     }
 
     private func layerNorm(_ x: Floats, rows: Int, _ n: Norm) {

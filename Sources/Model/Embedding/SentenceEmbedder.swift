@@ -102,9 +102,23 @@ public final class SentenceEmbedder: @unchecked Sendable {
 
     /// The embedding of word pieces (without [CLS]/[SEP]; cut to fit).
     public func embed(pieceIDs: [Int32]) -> [Float] {
-        let ids = [tokenizer.clsID] + pieceIDs.prefix(maxSequenceLength - 2) + [tokenizer.sepID]
-        let states = encoder.hiddenStates(ids)   // [t][d]
-        let d = dimension, t = ids.count
+        let ids = sequence(pieceIDs)
+        return pool(encoder.hiddenStates(ids), tokens: ids.count)
+    }
+
+    /// Embeddings of several piece lists, one per thread at a time (index building).
+    public func embed(batch: [[Int32]]) -> [[Float]] {
+        let sequences = batch.map(sequence)
+        return zip(encoder.hiddenStates(batch: sequences), sequences).map { pool($0, tokens: $1.count) }
+    }
+
+    func sequence(_ pieceIDs: [Int32]) -> [Int32] {
+        [tokenizer.clsID] + pieceIDs.prefix(maxSequenceLength - 2) + [tokenizer.sepID]
+    }
+
+    /// Pooling (and normalisation) of hidden states [t][d].
+    func pool(_ states: [Float], tokens t: Int) -> [Float] {
+        let d = dimension
         var out = [Float](repeating: 0, count: d)
         switch pooling {
         case .cls:
