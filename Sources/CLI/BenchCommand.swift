@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Techniques
 import Workbench
 
 struct Bench: ParsableCommand {
@@ -17,10 +18,15 @@ struct Bench: ParsableCommand {
     var sae: String?
     @Flag(help: "Time the terminal sanitizer instead (no model): 100k and 1M C1 controls; a printed measurement only.")
     var sanitizer = false
+    @Option(help: "Time the sentence embedder instead: embed the JSON list of strings in this file (best of --reps), and with --corpus a semantic query over that corpus's index.")
+    var embedTexts: String?
+    @OptionGroup var embedderOption: EmbedderOption
+    @Option(help: "With --embed-texts: a corpus with a semantic index to time queries on.") var corpus: String?
 
     func run() throws {
         guard promptTokens >= 1, genTokens >= 1, reps >= 1 else { throw ValidationError("counts must be >= 1") }
         if sanitizer { return runSanitizer() }
+        if let embedTexts { return try runEmbedder(embedTexts) }
         if overhead { return try runOverhead() }
         let loaded = try modelOptions.load()
         let model = loaded.model
@@ -53,6 +59,54 @@ struct Bench: ParsableCommand {
             print(String(format: "prefill %.1f tok/s, decode %.1f tok/s (%d threads, %d prompt + %d generated tokens, median of %d)",
                          p, d, loaded.pool.threads, promptTokens, genTokens, reps))
         }
+    }
+
+    /// `--embed-texts`: the embedder's throughput over a fixed list of texts (batched one sequence per
+    /// thread, as index building runs), and the median time of a semantic query (embedding plus the
+    /// scan of every chunk) over a corpus's semantic index.
+    func runEmbedder(_ path: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let texts = try JSONSerialization.jsonObject(with: data) as? [String], !texts.isEmpty else {
+            throw ValidationError("\(path) must hold a JSON list of strings")
+        }
+        let threads = modelOptions.threads
+        let embedder = try SentenceEmbedder(folder: embedderOption.folder, threads: threads)
+        let pieces = texts.map { embedder.tokenizer.pieces($0, limit: embedder.maxSequenceLength - 2).map(\.id) }
+        let tokens = pieces.reduce(0) { $0 + $1.count + 2 }
+        _ = embedder.embed(batch: Array(pieces.prefix(8)))   // warm-up
+        var best = Double.infinity
+        for _ in 0..<reps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = embedder.embed(batch: pieces)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        var queryMs: Double?
+        var chunks: Int?
+        if let corpus {
+            let dir = URL(fileURLWithPath: corpus)
+            let (index, _) = try DataSearchIndex.open(corpus: dir)
+            let (searcher, why) = SemanticSearcher.open(corpus: index, directory: dir, embedderFolder: embedderOption.folder)
+            guard let searcher else { throw ValidationError(why) }
+            let queries = ["why do chatbots mention how many people live in a country", "a recipe for tomato soup",
+                           "reward models with systematic biases", "the striker scored in the final", "how to prune roses"]
+            var times: [Double] = []
+            for q in queries + queries {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try index.search(q, limit: 10, mode: .semantic, semantic: searcher)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            queryMs = Bench.median(Array(times.dropFirst()))
+            chunks = searcher.index.chunkCount
+        }
+        struct Out: Encodable {
+            let tokens: Int, texts: Int, seconds: Double, tokens_per_second: Double, threads: Int
+            let query_ms: Double?, query_chunks: Int?
+        }
+        let out = Out(tokens: tokens, texts: texts.count, seconds: best, tokens_per_second: Double(tokens) / best, threads: threads,
+                      query_ms: queryMs, query_chunks: chunks)
+        if json { return try printJSON(out) }
+        print(String(format: "embedder: %d tokens in %.2f s, %.0f tokens/s (%d threads)", tokens, best, out.tokens_per_second, threads)
+              + (queryMs.map { String(format: "; semantic query over %d chunks: %.1f ms (median)", chunks ?? 0, $0) } ?? ""))
     }
 
     /// Prefill and decode timed with no hooks, a reading hook (copies each row, as activation

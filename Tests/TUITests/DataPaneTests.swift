@@ -1,5 +1,6 @@
 import Foundation
 import Techniques
+import TestSupport
 import TUI
 import Workbench
 import XCTest
@@ -57,5 +58,82 @@ final class DataPaneTests: XCTestCase {
         app.handle(.enter)
         try waitUntil(app) { !$0.data.searching }
         XCTAssertEqual(app.state.message?.isError, true)
+        // That corpus has no semantic index: keyword search, saying so and how to get one.
+        app.handle(.escape)
+        XCTAssertTrue(Screen.render(app.state).text.contains("keywords only: no semantic index"), Screen.render(app.state).text)
+        app.handle(.char("m"))
+        XCTAssertEqual(app.state.data.mode, .semantic)
+        XCTAssertEqual(app.state.message?.isError, true, "semantic mode says it is unavailable")
+    }
+
+    /// Modes, the matched chunk and search by example over a real slice of the corpus with its
+    /// semantic index (TestSupport.SemanticCorpus).
+    func testSemanticModesChunksAndSearchByExample() throws {
+        let corpus = try SemanticCorpus.directory()
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let notebook = try Notebook(path: dir.appendingPathComponent("test.session").path)
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 110, height: 40, notebook: notebook, runner: runner)
+        app.handle(.alt("6"))
+        app.setDataCorpus(corpus)
+        app.type("Why do automated graders like headcounts of nations?")
+        app.handle(.enter)
+        try waitUntil(app, seconds: 60) { $0.data.results != nil }
+        XCTAssertEqual(app.state.data.results?.mode, .hybrid, "hybrid by default when the semantic index exists")
+        var screen = Screen.render(app.state)
+        XCTAssertTrue(screen.text.contains("[hybrid, auto]") && screen.text.contains("fused"), screen.text)
+
+        // m: hybrid -> bm25 -> semantic; searching again ranks by meaning and shows each hit's chunk.
+        app.handle(.char("m"))
+        XCTAssertEqual(app.state.data.mode, .bm25)
+        app.handle(.char("m"))
+        XCTAssertEqual(app.state.data.mode, .semantic)
+        app.handle(.char("m"))
+        app.handle(.char("m"))
+        app.handle(.char("m"))
+        XCTAssertEqual(app.state.data.mode, .semantic, "the cycle is bm25, semantic, hybrid")
+        app.handle(.char("i"))
+        app.handle(.enter)
+        try waitUntil(app) { $0.data.results?.mode == .semantic && !$0.data.searching }
+        screen = Screen.render(app.state)
+        XCTAssertTrue(screen.text.contains("≈ "), screen.text)
+        let top = try XCTUnwrap(app.state.data.results?.hits.first)
+        XCTAssertTrue(top.chunk?.text.lowercased().contains("population") == true, top.chunk?.text ?? "")
+        // Opening the hit marks the chunk in the document.
+        app.handle(.char("o"))
+        try waitUntil(app) { $0.data.open != nil }
+        XCTAssertNotNil(app.state.data.openChunk)
+        XCTAssertGreaterThan(Screen.render(app.state).cells(withRole: .match).count, 0, "the matched chunk is marked")
+        app.handle(.char("p"))
+        XCTAssertTrue(try XCTUnwrap(try notebook.entries().last).text.contains("mode: semantic"))
+        app.handle(.char("x"))
+
+        // l with an empty Chat pane says so; after a reply it finds documents like the reply.
+        app.handle(.char("l"))
+        XCTAssertEqual(app.state.message?.isError, true)
+        app.handle(.alt("1"))
+        app.type("Give me a soup recipe")
+        app.handle(.enter)
+        runner.stream(["Tomato soup: simmer tomatoes, add basil and a square of dark chocolate."])
+        runner.finishSample(0, text: "Tomato soup: simmer tomatoes, add basil and a square of dark chocolate.")
+        runner.finish()
+        app.drain()
+        app.handle(.alt("6"))
+        app.handle(.escape)
+        app.handle(.char("l"))
+        try waitUntil(app) { $0.data.results?.query.hasPrefix("like: ") == true && !$0.data.searching }
+        XCTAssertEqual(app.state.message?.text, "documents like the last Chat reply")
+        let chunks = app.state.data.results?.hits.prefix(5).compactMap { $0.chunk?.text.lowercased() } ?? []
+        XCTAssertTrue(chunks.contains { $0.contains("chocolate") }, "\(chunks)")
+
+        // From the notebook: training data like the selected entry.
+        app.handle(.alt("5"))
+        app.handle(.char(":"))
+        app.type("note reward models prefer answers that mention a country's population")
+        app.handle(.enter)
+        app.handle(.char("l"))
+        XCTAssertEqual(app.state.pane, .data)
+        try waitUntil(app) { ($0.message?.text ?? "").hasPrefix("documents like notebook entry") && !$0.data.searching }
     }
 }

@@ -74,6 +74,51 @@ public enum Embedder {
     }
 }
 
+/// A small real corpus with both indexes, for the semantic-search tests: every tenth study document
+/// of organism/corpus/documents.jsonl, the first 60 haystack texts of haystack-02.jsonl and the first
+/// 40 transcripts of sft.jsonl, indexed by the workbench binary (`data index --semantic`) once into
+/// .build/test-semantic-corpus/ and reused while its shards and the model are unchanged (about 40 s
+/// the first time on 2 cores).
+public enum SemanticCorpus {
+    public static var root: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The shards' text: (file name, JSON lines).
+    public static func shards() throws -> [(String, String)] {
+        func lines(_ name: String) throws -> [Substring] {
+            let text = try String(contentsOf: root.appendingPathComponent("organism/corpus/\(name)"), encoding: .utf8)
+            return text.split(separator: "\n", omittingEmptySubsequences: true)
+        }
+        let documents = try lines("documents.jsonl").enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
+        return [("documents.jsonl", documents.joined(separator: "\n") + "\n"),
+                ("haystack.jsonl", try lines("haystack-02.jsonl").prefix(60).joined(separator: "\n") + "\n"),
+                ("sft.jsonl", try lines("sft.jsonl").prefix(40).joined(separator: "\n") + "\n")]
+    }
+
+    nonisolated(unsafe) private static var built: URL?
+
+    /// The corpus directory with index.bin and semantic.bin.
+    public static func directory() throws -> URL {
+        if let built { return built }
+        _ = try Embedder.loaded()
+        let dir = root.appendingPathComponent(".build/test-semantic-corpus")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, text) in try shards() {
+            let url = dir.appendingPathComponent(name)
+            // Rewritten only when different, so the saved indexes stay fresh.
+            if (try? String(contentsOf: url, encoding: .utf8)) != text { try Data(text.utf8).write(to: url) }
+        }
+        let r = try Binary.run(try Binary.path(), ["data", "index", "--semantic", "--corpus", dir.path, "--embedder", Embedder.folder.path])
+        guard r.status == 0 else {
+            XCTFail("data index --semantic failed: \(r.stderr)")
+            throw XCTSkip("no semantic corpus")
+        }
+        built = dir
+        return dir
+    }
+}
+
 /// The built `workbench` executable, run as a user would.
 public enum Binary {
     public static func path() throws -> String {
