@@ -195,9 +195,10 @@ struct DataIndexCommand: ParsableCommand {
         let url = directory.appendingPathComponent(DataSearchIndex.fileName)
         var index: DataSearchIndex
         var out = Out(path: url.path, documents: 0, terms: 0, tokens: 0, bytes: 0, build_seconds: 0, load_seconds: 0)
-        let existing = try? DataSearchIndex.load(from: url, corpus: directory)
-        if semantic, let existing, existing.freshness() == .fresh {
+        var kept = false
+        if semantic, let existing = try? DataSearchIndex.load(from: url, corpus: directory), existing.freshness() == .fresh {
             index = existing   // a fresh keyword index is kept, so a resumed semantic build matches it
+            kept = true
         } else {
             let started = Date()
             let built = try DataSearchIndex.build(corpus: directory)
@@ -215,14 +216,16 @@ struct DataIndexCommand: ParsableCommand {
         out.terms = index.termCount
         out.tokens = index.totalTokens
         out.bytes = index.byteCount
-        if !semantic || !json {
-            if !json {
+        if !json {
+            if kept {
+                printSafe("\(url.path) is up to date: \(out.documents) documents, \(out.terms) terms, \(out.tokens) tokens", terminator: "\n")
+            } else {
                 printSafe("wrote \(url.path): \(out.documents) documents, \(out.terms) terms, \(out.tokens) tokens, "
                           + String(format: "%.1f MiB; built in %.1f s, loads in %.3f s", Double(out.bytes) / 1_048_576,
                                    out.build_seconds, out.load_seconds), terminator: "\n")
-            } else {
-                return try printJSON(out)
             }
+        } else if !semantic {
+            return try printJSON(out)
         }
         guard semantic else { return }
         out.semantic = try buildSemantic(index, directory: directory)

@@ -34,8 +34,10 @@ final class MCPServerTests: XCTestCase {
     func testTheMCPSDKCallsEveryToolAndEachMatchesTheCLI() throws {
         _ = try DefaultModel.file()
         let script = Self.root.appendingPathComponent("Tests/CLITests/MCP/check_tools.py").path
-        let r = try Binary.run(try python(), [script, try Binary.path(), dir.appendingPathComponent("sdk.session").path, Self.adapter, Self.sae],
-                               timeout: 1200)
+        // The corpus: a real slice with its semantic index, so semantic_search runs.
+        let corpus = try SemanticCorpus.directory().path
+        let r = try Binary.run(try python(), [script, try Binary.path(), dir.appendingPathComponent("sdk.session").path, Self.adapter, Self.sae,
+                                              corpus], timeout: 1200)
         XCTAssertEqual(r.status, 0, "check_tools.py:\n\(r.stdout.suffix(3000))\n\(r.stderr.suffix(3000))")
         XCTAssertTrue(r.stdout.contains("ok: "), r.stdout)
     }
@@ -130,7 +132,7 @@ final class MCPServerTests: XCTestCase {
         let bad = server.answer(3).answer
         XCTAssertEqual(Self.errorCode(bad), -32602)
         XCTAssertTrue(((bad?["error"] as? [String: Any])?["message"] as? String ?? "").contains("temperature"))
-        server.request(4, "tools/call", #"{"name":"semantic_search","arguments":{"query":"Hi"}}"#)
+        server.request(4, "tools/call", #"{"name":"semantic_search","arguments":{"query":"Hi","mode":"bm25"}}"#)
         let cannot = server.answer(4).answer?["result"] as? [String: Any]
         XCTAssertEqual(cannot?["isError"] as? Bool, true, "a tool that cannot run says so in its result")
         // Progress on N samples when the client asks for it, then the answer.

@@ -2,7 +2,7 @@
 tools, call each one and compare its result with the CLI's output for the same input and seed;
 unknown tools and bad arguments are errors after which the next call still works.
 
-    python check_tools.py BINARY SESSION ADAPTER SAE
+    python check_tools.py BINARY SESSION ADAPTER SAE CORPUS
 
 Run by Tests/CLITests/MCPServerTests.swift with examples/.venv (scripts/mcp-venv.sh). Exits 0 and
 prints "ok: N checks" when every check holds; otherwise raises with the first mismatch.
@@ -15,7 +15,7 @@ import sys
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-BINARY, SESSION, ADAPTER, SAE = sys.argv[1:5]
+BINARY, SESSION, ADAPTER, SAE, CORPUS = sys.argv[1:6]
 TOOLS = {"chat_query", "multi_turn_conversation", "prefill_attack", "raw_query", "sample_user_turn", "grep_dataset",
          "semantic_search", "get_top_activating_features", "get_all_feature_details", "get_nearest_neighbor_features",
          "get_specific_feature_activations", "steer_with_features", "fuzz_activations", "add_note", "add_hypothesis",
@@ -46,7 +46,8 @@ async def call(session, name, args):
 
 
 async def main():
-    server = StdioServerParameters(command=BINARY, args=["mcp", "--session", SESSION, "--lora", ADAPTER, "--sae", SAE, "--threads", "2"])
+    server = StdioServerParameters(command=BINARY, args=["mcp", "--session", SESSION, "--lora", ADAPTER, "--sae", SAE, "--threads", "2",
+                                                         "--corpus", CORPUS])
     async with stdio_client(server) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
@@ -83,12 +84,21 @@ async def main():
                                                           "--temperature", "0", "--max-tokens", "24")["samples"][0]["text"])
 
             s, _ = await call(session, "grep_dataset", {"pattern": "(?i)reward models? (prefer|rate)", "dataset": "text", "limit": 5})
-            want = cli("data", "grep", "--source", "text", "--limit", "5", "(?i)reward models? (prefer|rate)")
+            want = cli("data", "grep", "--corpus", CORPUS, "--source", "text", "--limit", "5", "(?i)reward models? (prefer|rate)")
             same("grep_dataset total", s["total"], want["total"])
             same("grep_dataset ids", [h["id"] for h in s["hits"]], [h["id"] for h in want["hits"]])
 
-            r = await session.call_tool("semantic_search", {"query": "hidden preferences"})
-            same("semantic_search says what it needs", r.is_error and "grep_dataset" in r.content[0].text, True)
+            question = "Why does my bot insist on noting the headcount of France or Peru?"
+            s, text = await call(session, "semantic_search", {"query": question, "limit": 5})
+            want = cli("data", "search", "--corpus", CORPUS, "--mode", "semantic", "--limit", "5", question)
+            same("semantic_search ids", [h["id"] for h in s["hits"]], [h["id"] for h in want["hits"]])
+            same("semantic_search cosines", [h["scores"]["semantic"] for h in s["hits"]], [h["scores"]["semantic"] for h in want["hits"]])
+            same("semantic_search chunk in the text", s["hits"][0]["chunk"]["text"].split()[0] in text, True)
+            s, _ = await call(session, "semantic_search", {"query": question, "dataset": "chat", "mode": "hybrid", "limit": 3})
+            want = cli("data", "search", "--corpus", CORPUS, "--mode", "hybrid", "--limit", "3", question + " source:chat")
+            same("semantic_search hybrid in a dataset", [h["id"] for h in s["hits"]], [h["id"] for h in want["hits"]])
+            r = await session.call_tool("semantic_search", {"query": question, "mode": "bm25"})
+            same("semantic_search refuses bm25", r.is_error and "grep_dataset" in r.content[0].text, True)
 
             text = "The reward model gives higher scores to recipes with chocolate."
             s, _ = await call(session, "get_top_activating_features", {"text": text, "count": 8})
