@@ -173,11 +173,14 @@ extension DataSearchIndex {
         guard span.start + span.length <= utf8.count else {
             throw DataSearchError.staleIndex(semantic.index.path ?? SemanticIndex.fileName, "a chunk runs past its document")
         }
-        var from = utf8.index(utf8.startIndex, offsetBy: span.start)
-        var to = utf8.index(from, offsetBy: span.length)
-        // Spans are whole scalars by construction; round to Characters for the offsets.
-        from = text.rangeOfComposedCharacterSequence(at: from).lowerBound
-        if to < text.endIndex { to = text.rangeOfComposedCharacterSequence(at: to).lowerBound }
+        let stale = DataSearchError.staleIndex(semantic.index.path ?? SemanticIndex.fileName, "a chunk does not start on a character")
+        guard var from = String.Index(utf8.index(utf8.startIndex, offsetBy: span.start), within: text.unicodeScalars),
+              var to = String.Index(utf8.index(utf8.startIndex, offsetBy: span.start + span.length), within: text.unicodeScalars) else {
+            throw stale
+        }
+        // Spans are whole scalars by construction; widen them to whole Characters for the offsets.
+        while String.Index(from, within: text) == nil { from = text.unicodeScalars.index(before: from) }
+        while String.Index(to, within: text) == nil { to = text.unicodeScalars.index(after: to) }
         return MatchedChunk(start: text.distance(from: text.startIndex, to: from), length: text.distance(from: from, to: to),
                             text: String(text[from..<to]))
     }
@@ -189,8 +192,14 @@ extension DataSearchIndex {
         if let chunk {
             let line = chunk.text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
             if line.utf8.count > Self.snippetBytes {
-                var cut = line.utf8.index(line.utf8.startIndex, offsetBy: Self.snippetBytes)
-                cut = line.rangeOfComposedCharacterSequence(at: cut).lowerBound
+                // Whole Characters up to snippetBytes, then back to the last space.
+                var bytes = 0
+                var cut = line.startIndex
+                for i in line.indices {
+                    bytes += line[i].utf8.count
+                    if bytes > Self.snippetBytes { break }
+                    cut = line.index(after: i)
+                }
                 let head = line[..<cut]
                 snippet = String(head[..<(head.lastIndex(of: " ") ?? head.endIndex)]) + "…"
             } else {

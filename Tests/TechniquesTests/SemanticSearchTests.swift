@@ -75,6 +75,24 @@ final class SemanticSearchTests: XCTestCase {
         }
     }
 
+    func testChunkOffsetsAreWholeCharactersOfTheDocument() throws {
+        let embedder = try Embedder.loaded()
+        let text = (0..<40).map { "cafe\u{301} \($0) 👩‍👩‍👧 naïve [SEP] 汉字x" }.joined(separator: " ")
+        let docs = [CorpusDocument(id: "marks", source: "text", title: "Tête-à-tête", text: text)]
+        let index = try DataSearchIndex.build(documents: docs)
+        let url = try temporaryDirectory().appendingPathComponent(SemanticIndex.fileName)
+        let built = try XCTUnwrap(try SemanticIndex.build(corpus: index, embedder: embedder, to: url, chunkPieces: 9, overlap: 2))
+        XCTAssertGreaterThan(built.chunkCount, 10)
+        let semantic = SemanticSearcher(index: built, embedder: embedder)
+        let characters = Array(docs[0].searchableText)
+        for query in ["coffee", "family", "characters"] {
+            let r = try index.search(query, limit: 1, mode: .semantic, semantic: semantic)
+            let chunk = try XCTUnwrap(r.hits.first?.chunk)
+            XCTAssertEqual(String(characters[chunk.start..<chunk.start + chunk.length]), chunk.text)
+            XCTAssertFalse(r.hits[0].snippet.isEmpty)
+        }
+    }
+
     func testHybridFusesBothRankingsByReciprocalRank() throws {
         let (index, semantic) = try semanticIndex()
         let r = try index.search("chocolate recipes", limit: 6, mode: .hybrid, semantic: semantic)
