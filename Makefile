@@ -17,6 +17,8 @@ build:
 
 test: deps models test-models mcp-venv
 	python3 -m unittest organism/test_data.py organism/test_game_corpus.py
+	@# The paraphrased questions of the retrieval eval share no keyword with their documents.
+	python3 organism/search-eval/check_questions.py > /dev/null
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	@$(MAKE) --no-print-directory game-corpus
 	@# Line-buffered, so a CI log shows the test that was running when it stopped.

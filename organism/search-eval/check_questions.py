@@ -19,15 +19,7 @@ selects the documents the question is about. The rules checked here:
     are one term each, everything else separates), lowercased and NFC-normalised. No stemming, as in
     the index.
 
-Stopwords (function words only; a question may use them freely):
-
-    a an the this that these those i me my we us our you your he him his she her it its they them
-    their what which who whom whose when where why how whether is are was were be been being am
-    do does did have has had having can could will would shall should may might must of in on at to
-    from by for with without about into onto over under after before between through during against
-    among around than as and or but nor if so because while any some all each every no not there
-    here then also just such other up out off
-    anyone someone anything something anybody somebody
+Stopwords: function words only (STOPWORDS below, about 110 of them); a question may use them freely.
 
 For each question it prints the relevant-set size and, for each remaining question term, how many
 documents of the whole corpus contain it (0: keyword search cannot use that word at all). With
