@@ -349,7 +349,8 @@ struct DataEvalCommand: ParsableCommand {
         printSafe("\(result.scored) of \(result.questions) questions have relevant documents in \(corpusOption.directory.path)", terminator: "\n")
         printSafe("mode      recall@\(k)  hit@\(k)", terminator: "\n")
         for s in result.summary {
-            printSafe(String(format: "%-9@ %9.3f %7.3f", s.mode.rawValue, s.recall, s.hitRate), terminator: "\n")
+            let name = s.mode.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+            printSafe(name + String(format: " %9.3f %7.3f", s.recall, s.hitRate), terminator: "\n")
         }
     }
 }
