@@ -134,17 +134,66 @@ typedef struct {
 static void encoder_attention_c(void *p, int ith, int nth) { ENCODER_ATTENTION_BODY(dot_scalar) }
 
 #ifdef CK_X86
-CK_AVX2 static inline float dot_avx2(const float *a, const float *b, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    float d = hsum_f32x8(acc);
-    for (; i < n; i++) d += a[i] * b[i];
-    return d;
-}
 
-// The same loops with an AVX2 dot product; the compiler vectorises the rest for AVX2 + FMA.
-CK_AVX2 static void encoder_attention_avx2(void *p, int ith, int nth) { ENCODER_ATTENTION_BODY(dot_avx2) }
+// Scores for 32 keys at a time against the head's keys transposed ([hd][T] in scratch), so each
+// FMA takes one broadcast query value and 8 keys with no horizontal sums; four independent sums.
+CK_AVX2 static void encoder_attention_avx2(void *p, int ith, int nth) {
+    const encoder_attention_ctx *c = p;
+    const int T = c->ntok, hd = c->hd, width = c->n_head * hd, units = c->n_head * T;
+    float *s = c->scratch + (size_t)ith * T * (hd + 1);
+    float *kt = s + T;
+    const int per = (units + nth - 1) / nth;
+    const int u0 = ith * per, u1 = u0 + per < units ? u0 + per : units;
+    const __m256 scale = _mm256_set1_ps(c->scale);
+    int head = -1;
+    for (int u = u0; u < u1; u++) {
+        const int h = u / T, t = u % T;
+        if (h != head) {                                            // kt[i][j] = k_j[i] of head h
+            for (int j = 0; j < T; j++)
+                for (int i = 0; i < hd; i++) kt[(size_t)i * T + j] = c->k[(size_t)j * width + h * hd + i];
+            head = h;
+        }
+        const float *qv = c->q + (size_t)t * width + h * hd;
+        int j = 0;
+        for (; j + 32 <= T; j += 32) {                              // s[j..j+32] = q . k * scale
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < hd; i++) {
+                const __m256 qi = _mm256_set1_ps(qv[i]);
+                const float *row = kt + (size_t)i * T + j;
+                a0 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(row), a0);
+                a1 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(row + 8), a1);
+                a2 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(row + 16), a2);
+                a3 = _mm256_fmadd_ps(qi, _mm256_loadu_ps(row + 24), a3);
+            }
+            _mm256_storeu_ps(s + j, _mm256_mul_ps(a0, scale));
+            _mm256_storeu_ps(s + j + 8, _mm256_mul_ps(a1, scale));
+            _mm256_storeu_ps(s + j + 16, _mm256_mul_ps(a2, scale));
+            _mm256_storeu_ps(s + j + 24, _mm256_mul_ps(a3, scale));
+        }
+        for (; j + 8 <= T; j += 8) {
+            __m256 a0 = _mm256_setzero_ps();
+            for (int i = 0; i < hd; i++) a0 = _mm256_fmadd_ps(_mm256_set1_ps(qv[i]), _mm256_loadu_ps(kt + (size_t)i * T + j), a0);
+            _mm256_storeu_ps(s + j, _mm256_mul_ps(a0, scale));
+        }
+        for (; j < T; j++) {
+            float d = 0;
+            for (int i = 0; i < hd; i++) d += qv[i] * kt[(size_t)i * T + j];
+            s[j] = d * c->scale;
+        }
+        float max = -INFINITY;
+        for (int k = 0; k < T; k++) if (s[k] > max) max = s[k];
+        float sum = 0;
+        for (int k = 0; k < T; k++) { s[k] = expf(s[k] - max); sum += s[k]; }
+        const float inv = 1.0f / sum;
+        float *o = c->out + (size_t)t * width + h * hd;
+        for (int i = 0; i < hd; i++) o[i] = 0;
+        for (int k = 0; k < T; k++) {                               // o = sum_k softmax(s)_k v_k
+            const float *vv = c->v + (size_t)k * width + h * hd;
+            const float w = s[k] * inv;
+            for (int i = 0; i < hd; i++) o[i] += w * vv[i];
+        }
+    }
+}
 #endif
 
 static void encoder_attention_task(void *p, int ith, int nth) {
@@ -180,7 +229,53 @@ void ck_add_bias_rows(float *x, int rows, int n, const float *bias) {
     }
 }
 
+#ifdef CK_X86
+// e^y for y <= 0: 2^n e^r with n = round(y log2 e), r = y - n ln 2 (ln 2 in two parts), e^r by its
+// degree-6 Taylor polynomial (|r| <= ln2 / 2: relative error below 2e-7); 0 below -87.
+CK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 y) {
+    y = _mm256_max_ps(y, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), y);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860682030941723212e-6f), r);
+    __m256 e = _mm256_set1_ps(1.0f / 720);
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 120));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 24));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 6));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(0.5f));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(e, _mm256_castsi256_ps(bits));
+}
+
+// 0.5 x (1 + erf(x / sqrt 2)) with erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7):
+// erf(z) = 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) e^(-z^2), t = 1 / (1 + p z), for z >= 0.
+CK_AVX2 static void gelu_erf_avx2(float *x, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(0.70710678118654752440f));
+        const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z, one));
+        __m256 poly = _mm256_set1_ps(1.061405429f);
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
+        poly = _mm256_mul_ps(poly, t);
+        const __m256 e = exp_nonpositive_avx2(_mm256_mul_ps(_mm256_xor_ps(z, sign), z));
+        __m256 erf = _mm256_fnmadd_ps(poly, e, one);                       // erf(|x| / sqrt 2)
+        erf = _mm256_or_ps(erf, _mm256_and_ps(v, sign));                    // with x's sign
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf)));
+    }
+    for (; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752440f));
+}
+#endif
+
 void ck_gelu_erf(float *x, int n) {
+#ifdef CK_X86
+    if (ck_simd_level() >= 1) { gelu_erf_avx2(x, n); return; }
+#endif
     for (int i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752440f));
 }
 

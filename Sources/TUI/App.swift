@@ -33,6 +33,8 @@ public final class App: @unchecked Sendable {
         var semantic: SemanticSearcher?
         var semanticProblem: String?
         var semanticLooked = false
+        /// semantic.bin's modification time when it was last looked for.
+        var semanticStamp: Date?
     }
     private let backgroundQueue = DispatchQueue(label: "workbench.background", qos: .userInitiated)
     private let backgroundState = BackgroundState()

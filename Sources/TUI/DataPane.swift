@@ -94,11 +94,15 @@ extension App {
                     note = why.map { "\($0); searched an index built in memory" }
                 }
                 let index = holder.dataIndex!
-                if !holder.semanticLooked && asked != .bm25 {
+                // Looked for once, and again when semantic.bin appears or changes (`make semantic-index`
+                // finishing while the workbench is open).
+                let stamp = (try? FileManager.default.attributesOfItem(atPath: corpus.appendingPathComponent(SemanticIndex.fileName).path))?[.modificationDate] as? Date
+                if asked != .bm25 && (!holder.semanticLooked || (holder.semantic == nil && stamp != holder.semanticStamp)) {
                     let (searcher, why) = SemanticSearcher.open(corpus: index, directory: corpus)
                     holder.semantic = searcher
                     holder.semanticProblem = searcher == nil ? why : nil
                     holder.semanticLooked = true
+                    holder.semanticStamp = stamp
                 }
                 let mode = asked ?? (holder.semantic == nil ? .bm25 : .hybrid)
                 if mode != .bm25, holder.semantic == nil, let problem = holder.semanticProblem {

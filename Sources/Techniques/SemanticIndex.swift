@@ -356,7 +356,9 @@ extension SemanticIndex {
                 }
             }
             if keep == 0 {
-                fm.createFile(atPath: url.path, contents: Data(head))
+                guard fm.createFile(atPath: url.path, contents: Data(head)) else {
+                    throw DataSearchError.badIndex(url.path, "cannot write the checkpoint")
+                }
                 keep = head.count
             }
             guard let handle = FileHandle(forUpdatingAtPath: url.path) else {

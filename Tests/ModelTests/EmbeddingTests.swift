@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Model
 import TestSupport
@@ -79,6 +80,30 @@ final class EmbeddingTests: XCTestCase {
             if cosine < worst.cosine { worst = (t.name, cosine) }
         }
         print("embedding agreement: worst cosine \(worst.cosine) (\(worst.name)) over \(Self.reference.texts.count) texts")
+    }
+
+    /// The AVX2 GELU (a polynomial erf) against libm's erff, and the AVX2 encoder against the portable C
+    /// one: the SIMD paths are an approximation and a reordering, not another function.
+    func testSIMDKernelsAgreeWithThePortableOnes() throws {
+        let xs = stride(from: -12.0, through: 12.0, by: 0.0007).map { Float($0) }
+        var got = xs
+        got.withUnsafeMutableBufferPointer { ck_gelu_erf($0.baseAddress, Int32($0.count)) }
+        var worst: Float = 0
+        for (x, g) in zip(xs, got) {
+            let want = 0.5 * x * (1 + erff(x * 0.70710678118654752440))
+            worst = max(worst, abs(g - want))
+        }
+        XCTAssertLessThan(worst, 2e-6, "GELU: the largest difference from libm")
+        XCTAssertEqual(got[xs.firstIndex { $0 > 0 }!] > 0, true)
+
+        let embedder = try Embedder.loaded()
+        let text = Self.reference.texts.max { $0.input_ids.count < $1.input_ids.count }!.text
+        let simd = embedder.embed(text)
+        let saved = ck_set_simd_level(0)
+        let portable = embedder.embed(text)
+        _ = ck_set_simd_level(saved)
+        let cosine = zip(simd, portable).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        XCTAssertGreaterThanOrEqual(cosine, 0.99999)
     }
 
     func testTheFixtureCoversWhatTheIssueAsks() {

@@ -177,7 +177,7 @@ public final class BertEncoder: @unchecked Sendable {
         let q = Floats(zeros: t * h), k = Floats(zeros: t * h), v = Floats(zeros: t * h)
         let ctx = Floats(zeros: t * h), tmp = Floats(zeros: t * h)
         let up = Floats(zeros: t * c.intermediate)         // [t][i]
-        let scratch = Floats(zeros: pool.threads * t)
+        let scratch = Floats(zeros: pool.threads * t * (c.headDim + 1))
 
         // x[t][h] = word[ids[t]] + position[t] + type[0], then LayerNorm.
         for p in 0..<t {
