@@ -93,7 +93,11 @@ struct DataSearchCommand: ParsableCommand {
         }
         var results: DataSearchResults
         if let like {
-            let data = like == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: like))
+            // At most 4 bytes per character of what is embedded, so a huge file is not read whole.
+            let cap = DataSearchIndex.maxExampleCharacters * 4
+            let handle = like == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: like)
+            guard let handle else { throw ValidationError("cannot read \(like)") }
+            let data = try handle.read(upToCount: cap) ?? Data()
             results = try index.search(example: String(decoding: data, as: UTF8.self), limit: limit, semantic: semantic!)
         } else {
             let chosen = mode ?? (semantic == nil ? .bm25 : .hybrid)

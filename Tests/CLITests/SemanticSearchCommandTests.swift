@@ -95,6 +95,11 @@ final class SemanticSearchCommandTests: XCTestCase {
         let both = try run(["data", "search", "--corpus", dir, "--like", file.path, "more words"])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue(both.stderr.contains("give no query words"), both.stderr)
+        let missing = try run(["data", "search", "--corpus", dir, "--like", file.path + ".missing"])
+        XCTAssertTrue(missing.status != 0 && missing.stderr.contains("cannot read"), missing.stderr)
+        try Data().write(to: file)
+        let empty = try run(["data", "search", "--corpus", dir, "--like", file.path])
+        XCTAssertTrue(empty.status != 0 && empty.stderr.contains("the example is empty"), empty.stderr)
     }
 
     func testAnInterruptedBuildKeepsItsCheckpointAndResumesToTheSameFile() throws {
