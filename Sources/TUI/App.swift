@@ -213,6 +213,12 @@ public final class App: @unchecked Sendable {
         case .char("i"), .enter:
             if state.pane == .notebook, key == .enter { editSelectedNote() } else if paneHasInput || state.pane == .notebook {
                 if state.pane != .notebook { state.focus = .input }
+                // `i` goes to the pane's main field, and says which field takes the typing.
+                if key == .char("i") {
+                    if state.pane == .persona { state.persona.field = .text }
+                    if state.pane == .prefill { state.prefill.field = .prefill }
+                }
+                if let name = focusedFieldName { state.message = ("typing into \(name) (Tab: next field, Esc: leave)", false) }
             }
         case .up, .char("k"):
             if state.pane == .features { moveFeatureSelection(-1) } else if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1) }
@@ -316,6 +322,31 @@ public final class App: @unchecked Sendable {
         }
     }
 
+    /// The name of the field that takes the typing in a pane with several, for the status line.
+    var focusedFieldName: String? {
+        switch state.pane {
+        case .prefill:
+            switch state.prefill.field { case .user: return "User"; case .prefill: return "Prefill"; case .pattern: return "Pattern" }
+        case .persona:
+            return state.persona.field == .text ? "the text" : "Pattern"
+        default:
+            return nil
+        }
+    }
+
+    /// Refuses a run whose match pattern is not a regular expression, before anything runs, and puts
+    /// the cursor in the pattern field. True when it refused.
+    private func refuseInvalidPattern(_ pattern: String) -> Bool {
+        guard !pattern.isEmpty else { return false }
+        if (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])) != nil {
+            return false
+        } else {
+            state.message = ("invalid pattern /\(pattern)/ (not a regular expression): nothing was run; fix it here", true)
+            focusPattern()
+            return true
+        }
+    }
+
     private func focusPattern() {
         switch state.pane {
         case .prefill: state.prefill.field = .pattern
@@ -350,7 +381,7 @@ public final class App: @unchecked Sendable {
             state.chat.scroll = 0
             replyToLastTurn(samples: 1)
         case .prefill:
-            guard !refuseWhileBusy() else { return }
+            guard !refuseWhileBusy(), !refuseInvalidPattern(state.prefill.pattern.text) else { return }
             let p = state.prefill
             if p.user.text.isEmpty { state.message = ("write the user's message first", true); return }
             state.prefill.run = SampleRun(count: p.settings.samples, seed: p.settings.seed)
@@ -358,7 +389,7 @@ public final class App: @unchecked Sendable {
             start(.chat(messages: [ChatMessage(role: "user", content: p.user.text)], system: nil, prefill: p.prefill.text),
                   pane: .prefill, settings: p.settings, samples: p.settings.samples)
         case .persona:
-            guard !refuseWhileBusy() else { return }
+            guard !refuseWhileBusy(), !refuseInvalidPattern(state.persona.pattern.text) else { return }
             let p = state.persona
             state.persona.run = SampleRun(count: p.settings.samples, seed: p.settings.seed)
             state.persona.scroll = 0

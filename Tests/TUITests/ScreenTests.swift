@@ -105,6 +105,40 @@ final class ScreenTests: XCTestCase {
         assertSnapshot(Screen.render(app.state), "persona-columns")
     }
 
+    /// `i` goes to the Persona pane's text (not the pattern last typed in) and says so; an invalid
+    /// pattern is refused before anything runs, with the cursor put in it (issue 15, item 3).
+    func testPersonaFocusGoesToTheTextAndABadPatternRunsNothing() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, runner: runner)
+        app.handle(.alt("3"))
+        app.handle(.tab)
+        XCTAssertEqual(app.state.persona.field, .pattern)
+        app.handle(.ctrl("u"))
+        app.type("([")
+        app.handle(.escape)
+        app.handle(.char("i"))
+        XCTAssertEqual(app.state.persona.field, .text, "i goes to the main field")
+        XCTAssertEqual(app.state.message?.text, "typing into the text (Tab: next field, Esc: leave)")
+        app.type("The narrator said")
+        XCTAssertEqual(app.state.persona.text.text, "The narrator said")
+        XCTAssertEqual(app.state.persona.pattern.text, "([", "nothing typed went into the pattern")
+        app.handle(.enter)
+        XCTAssertTrue(runner.jobs.isEmpty, "an invalid pattern runs nothing")
+        XCTAssertEqual(app.state.message?.isError, true)
+        XCTAssertTrue(app.state.message?.text.contains("invalid pattern /([/") == true, app.state.message?.text ?? "")
+        XCTAssertEqual(app.state.persona.field, .pattern, "the cursor is put in the pattern")
+        app.handle(.ctrl("u"))
+        app.type("secret")
+        app.handle(.enter)
+        XCTAssertEqual(runner.jobs.count, 1)
+        // Prefill: i goes to the prefill, and a bad pattern is refused the same way.
+        app.handle(.alt("2"))
+        app.handle(.escape)
+        app.handle(.char("i"))
+        XCTAssertEqual(app.state.prefill.field, .prefill)
+        XCTAssertEqual(app.state.message?.text, "typing into Prefill (Tab: next field, Esc: leave)")
+    }
+
     /// The context counter belongs to the pane whose cache it counts: another pane shows its own,
     /// and a new conversation (x) starts the Chat pane's at 0.
     func testTheContextCounterIsPerPaneAndResetsWithANewConversation() throws {
