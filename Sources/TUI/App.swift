@@ -125,12 +125,23 @@ public final class App: @unchecked Sendable {
             return
         case .palette(var field):
             switch key {
-            case .escape: state.overlay = .none
+            case .escape:
+                state.overlay = .none
+                state.paletteCandidates = []
             case .enter:
                 state.overlay = .none
+                state.paletteCandidates = []
                 run(command: field.text)
+            case .tab:
+                let (completed, candidates) = App.complete(field.text)
+                field = TextField(completed)
+                state.paletteCandidates = candidates
+                state.overlay = .palette(field)
             default:
-                if field.handle(key) { state.overlay = .palette(field) }
+                if field.handle(key) {
+                    state.overlay = .palette(field)
+                    state.paletteCandidates = []
+                }
             }
             return
         case .search(var field):
@@ -202,7 +213,9 @@ public final class App: @unchecked Sendable {
         case .tab: switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
         case .backTab: switchTo(Pane(rawValue: (state.pane.rawValue + 4) % 6 + 1)!)
         case .char("?"): state.overlay = .help
-        case .char(":"): state.overlay = .palette(TextField())
+        case .char(":"):
+            state.overlay = .palette(TextField())
+            state.paletteCandidates = []
         case .char("/"): state.overlay = .search(TextField(state.search[state.pane] ?? ""))
         case .char("q"): state.shouldQuit = true
         case .char("n"): nextMatch(+1)
@@ -662,6 +675,38 @@ public final class App: @unchecked Sendable {
         ("clear", "start a new conversation (the old one stays as a branch)"),
         ("quit", "leave the workbench"),
     ]
+
+    /// The words each command's argument may be (commands whose argument is free text have none).
+    static var commandArguments: [String: [String]] {
+        ["set": ["temperature", "top_p", "max", "seed", "samples"], "mode": PersonaMode.allCases.map(\.rawValue),
+         "export": ["markdown", "json"], "steer": ["add", "scale"], "theme": Theme.available()]
+    }
+
+    /// Tab in the command palette: `text` completed as far as it is unambiguous (a whole word gets a
+    /// space after it), and the candidates when there are several.
+    public static func complete(_ text: String) -> (text: String, candidates: [String]) {
+        let names = commands.map { String($0.name.prefix { $0 != " " }) }
+        let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let options: [String]
+        let head: String
+        switch words.count {
+        case 1:
+            options = names
+            head = ""
+        case 2:
+            options = commandArguments[words[0]] ?? []
+            head = words[0] + " "
+        default:
+            return (text, [])
+        }
+        let partial = words.last ?? ""
+        let matching = options.filter { $0.hasPrefix(partial) }
+        guard !matching.isEmpty else { return (text, []) }
+        if matching.count == 1 { return (head + matching[0] + " ", []) }
+        var common = matching[0]
+        for m in matching.dropFirst() { while !m.hasPrefix(common) { common.removeLast() } }
+        return (head + common, matching)
+    }
 
     public func run(command line: String) {
         let trimmed = line.trimmingCharacters(in: .whitespaces)

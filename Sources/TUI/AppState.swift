@@ -156,6 +156,8 @@ public struct AppState: Sendable {
     public var pane: Pane = .chat
     public var focus: Focus = .input
     public var overlay: Overlay = .none
+    /// The completions Tab found in the command palette, when there were several.
+    public var paletteCandidates: [String] = []
     public var width: Int
     public var height: Int
 

@@ -73,6 +73,13 @@ public enum Screen {
         switch s.overlay {
         case .palette(let field):
             drawPromptLine(":", field, r, &buf)
+            if !s.paletteCandidates.isEmpty {
+                // The candidates after the text, dimmed; the cursor stays in the field.
+                let cursor = buf.cursor
+                let x = r.x + 2 + CellWidth.of(field.text) + 2
+                if x < r.maxX { _ = buf.put("(" + s.paletteCandidates.joined(separator: " ") + ")", x: x, y: r.y, style: Style(.dim), limit: r.maxX) }
+                buf.cursor = cursor
+            }
             return
         case .search(let field):
             drawPromptLine("/", field, r, &buf)
@@ -467,7 +474,7 @@ public enum Screen {
         ("Enter, i", "back to the text field"),
         ("1 … 6, Tab, Shift-Tab", "switch panes (outside a text field)"),
         ("?", "this help"),
-        (":", "command palette"),
+        (":", "command palette (Tab completes commands and their arguments)"),
         ("/", "search in the pane; n / N next / previous match"),
         ("j k ↑ ↓ PgUp PgDn g G", "scroll"),
         ("p", "pin the pane's transcript or samples into the notebook"),

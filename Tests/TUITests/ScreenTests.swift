@@ -139,6 +139,37 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(app.state.message?.text, "typing into Prefill (Tab: next field, Esc: leave)")
     }
 
+    /// Tab in the command palette completes commands and their arguments (issue 15, item 6).
+    func testPaletteTabCompletesCommandsAndArguments() throws {
+        XCTAssertEqual(App.complete("se").text, "set ")
+        let s = App.complete("s")
+        XCTAssertEqual(s.text, "s")
+        XCTAssertEqual(Set(s.candidates), ["set", "system", "strength", "steer"])
+        XCTAssertEqual(App.complete("set te").text, "set temperature ")
+        XCTAssertEqual(App.complete("mode n").text, "mode narrator ")
+        XCTAssertEqual(App.complete("export j").text, "export json ")
+        XCTAssertEqual(App.complete("note some tex").text, "note some tex", "free text is left alone")
+        XCTAssertEqual(App.complete("zz").candidates, [])
+
+        let app = try Fixtures.app(width: 100)
+        app.handle(.escape)
+        app.handle(.char(":"))
+        app.type("th")
+        app.handle(.tab)
+        guard case .palette(let field) = app.state.overlay else { return XCTFail("the palette stays open") }
+        XCTAssertEqual(field.text, "theme ")
+        app.handle(.tab)
+        XCTAssertEqual(Set(app.state.paletteCandidates), Set(Theme.available()))
+        let footer = Screen.render(app.state).text.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(footer.contains("(") && footer.contains("high-contrast"), footer)
+        app.type("l")
+        XCTAssertEqual(app.state.paletteCandidates, [], "typing clears the candidates")
+        app.handle(.tab)
+        app.handle(.enter)
+        XCTAssertEqual(app.state.overlay, .none)
+        XCTAssertEqual(app.state.theme.name, "light")
+    }
+
     /// The context counter belongs to the pane whose cache it counts: another pane shows its own,
     /// and a new conversation (x) starts the Chat pane's at 0.
     func testTheContextCounterIsPerPaneAndResetsWithANewConversation() throws {
