@@ -121,7 +121,7 @@ public final class App: @unchecked Sendable {
         }
         switch state.overlay {
         case .help:
-            state.overlay = .none
+            helpKey(key)
             return
         case .palette(var field):
             switch key {
@@ -212,7 +212,7 @@ public final class App: @unchecked Sendable {
             switchTo(Pane(rawValue: c.wholeNumberValue!)!)
         case .tab: switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
         case .backTab: switchTo(Pane(rawValue: (state.pane.rawValue + 4) % 6 + 1)!)
-        case .char("?"): state.overlay = .help
+        case .char("?"): openHelp()
         case .char(":"):
             state.overlay = .palette(TextField())
             state.paletteCandidates = []
@@ -332,6 +332,43 @@ public final class App: @unchecked Sendable {
         default:
             // Panes with one field: Tab moves on to the next pane, as outside a field.
             switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
+        }
+    }
+
+    private func openHelp() {
+        state.overlay = .help
+        state.helpScroll = 0
+        state.helpFilter = nil
+    }
+
+    /// Keys in the help overlay: scroll, filter by typing after /, close.
+    private func helpKey(_ key: Key) {
+        let page = max(1, Screen.helpBox(width: state.width, height: state.height).height - 3)
+        func scroll(to line: Int) { state.helpScroll = min(max(0, line), Screen.helpMaxScroll(state)) }
+        if var filter = state.helpFilter, state.helpFilterTyping {
+            switch key {
+            case .escape: state.helpFilter = nil; state.helpFilterTyping = false
+            case .enter: state.helpFilterTyping = false
+            default: if filter.handle(key) { state.helpFilter = filter }
+            }
+            scroll(to: 0)
+            return
+        }
+        switch key {
+        case .down, .char("j"): scroll(to: state.helpScroll + 1)
+        case .up, .char("k"): scroll(to: state.helpScroll - 1)
+        case .pageDown, .ctrl("f"), .char(" "): scroll(to: state.helpScroll + page)
+        case .pageUp, .ctrl("b"): scroll(to: state.helpScroll - page)
+        case .char("g"), .home: scroll(to: 0)
+        case .char("G"), .end: scroll(to: Int.max / 2)
+        case .char("/"):
+            state.helpFilter = state.helpFilter ?? TextField()
+            state.helpFilterTyping = true
+        case .escape where state.helpFilter != nil:
+            state.helpFilter = nil
+            scroll(to: 0)
+        default:
+            state.overlay = .none
         }
     }
 
@@ -757,7 +794,7 @@ public final class App: @unchecked Sendable {
             guard let m = SteeringSpec.Mode(rawValue: arg) else { return bad("steer add|scale") }
             state.features.steerMode = m
         case "clear": newConversation()
-        case "help": state.overlay = .help
+        case "help": openHelp()
         default:
             state.message = ("unknown command “\(name)” (? lists them)", true)
         }

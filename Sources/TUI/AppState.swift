@@ -156,6 +156,10 @@ public struct AppState: Sendable {
     public var pane: Pane = .chat
     public var focus: Focus = .input
     public var overlay: Overlay = .none
+    /// The help overlay's first line shown, and its filter while one is typed or kept.
+    public var helpScroll = 0
+    public var helpFilter: TextField?
+    public var helpFilterTyping = false
     /// The completions Tab found in the command palette, when there were several.
     public var paletteCandidates: [String] = []
     public var width: Int

@@ -473,7 +473,7 @@ public enum Screen {
         ("Esc", "leave the text field; cancel a running generation"),
         ("Enter, i", "back to the text field"),
         ("1 … 6, Tab, Shift-Tab", "switch panes (outside a text field)"),
-        ("?", "this help"),
+        ("?", "this help (j k scroll, / filters)"),
         (":", "command palette (Tab completes commands and their arguments)"),
         ("/", "search in the pane; n / N next / previous match"),
         ("j k ↑ ↓ PgUp PgDn g G", "scroll"),
@@ -516,15 +516,24 @@ public enum Screen {
         }
     }
 
-    static func drawHelp(_ s: AppState, _ area: Rect, _ buf: inout CellBuffer) {
-        let box = area.inset(max(1, (area.width - 78) / 2), 1)
-        buf.fill(box, style: Style(.help))
+    /// The help box inside the pane area: centred, at most 78 columns wide.
+    static func helpBox(_ area: Rect) -> Rect { area.inset(max(1, (area.width - 78) / 2), 1) }
+
+    /// The help area at a terminal size: the middle of the screen, as `render` lays it out.
+    static func helpBox(width: Int, height: Int) -> Rect {
+        let (_, rest) = Rect(x: 0, y: 0, width: width, height: height).splitTop(1)
+        return helpBox(rest.splitBottom(2).0)
+    }
+
+    /// Every line of the help for the focused pane (global keys, the pane's keys, the commands),
+    /// wrapped to `width`, keeping only lines that contain `filter` (case-insensitive) when it is set.
+    static func helpLines(_ s: AppState, width: Int) -> [StyledLine] {
         let keyWidth = 26
-        var lines: [StyledLine] = [StyledLine("Keys (any key closes)", Style(.title))]
+        var lines: [StyledLine] = []
         func add(_ bindings: [(String, String)]) {
             for (k, what) in bindings {
                 let pad = String(repeating: " ", count: max(1, keyWidth - CellWidth.of(k)))
-                lines += Wrap.lines(StyledLine([Span(k, Style(.key)), Span(pad + what, Style(.help))]), width: box.width - 2,
+                lines += Wrap.lines(StyledLine([Span(k, Style(.key)), Span(pad + what, Style(.help))]), width: width,
                                     indent: String(repeating: " ", count: keyWidth))
             }
         }
@@ -538,11 +547,36 @@ public enum Screen {
         lines.append(StyledLine())
         lines.append(StyledLine("Commands (:)", Style(.title)))
         add(App.commands.map { ($0.name, $0.help) }.map { (String($0.0.prefix(keyWidth - 1)), $0.1) })
-        for (i, line) in lines.prefix(box.height - 1).enumerated() {
-            buf.put(line, x: box.x + 1, y: box.y + i, limit: box.maxX - 1)
+        let filter = s.helpFilter?.text.lowercased() ?? ""
+        if !filter.isEmpty { lines = lines.filter { $0.plain.lowercased().contains(filter) } }
+        return lines
+    }
+
+    /// How far the help scrolls at a terminal size: lines beyond the box's body.
+    static func helpMaxScroll(_ s: AppState) -> Int {
+        let box = helpBox(width: s.width, height: s.height)
+        return max(0, helpLines(s, width: box.width - 2).count - (box.height - 2))
+    }
+
+    /// The help overlay on a cleared pane area: a title line, the lines from `helpScroll`, and a last
+    /// line saying how to scroll, filter and close.
+    static func drawHelp(_ s: AppState, _ area: Rect, _ buf: inout CellBuffer) {
+        buf.fill(area, style: Style(.normal))
+        let box = helpBox(area)
+        buf.fill(box, style: Style(.help))
+        let lines = helpLines(s, width: box.width - 2)
+        let body = max(1, box.height - 2)
+        let top = min(max(0, s.helpScroll), max(0, lines.count - body))
+        var title = StyledLine("Keys", Style(.title))
+        if let filter = s.helpFilter { title.append("   filter: " + filter.text, Style(.key)) }
+        buf.put(title, x: box.x + 1, y: box.y, limit: box.maxX - 1)
+        for (i, line) in lines.dropFirst(top).prefix(body).enumerated() {
+            buf.put(line, x: box.x + 1, y: box.y + 1 + i, limit: box.maxX - 1)
         }
-        if lines.count > box.height - 1 {
-            buf.put("… (enlarge the terminal for the rest)", x: box.x + 1, y: box.maxY - 1, style: Style(.dim))
-        }
+        let below = lines.count - top - body
+        var hint = below > 0 ? "↓ \(below) more · " : ""
+        hint += s.helpFilter == nil ? "j k PgUp PgDn g G scroll · / filter · Esc or q closes" : "typing filters · Enter keeps it · Esc clears it"
+        if lines.isEmpty { hint = "nothing matches · " + hint }
+        buf.put(hint, x: box.x + 1, y: box.maxY - 1, style: Style(.dim), limit: box.maxX - 1)
     }
 }

@@ -255,7 +255,45 @@ final class ScreenTests: XCTestCase {
         }
         assertSnapshot(screen, "help")
         app.handle(.char("x"))
-        XCTAssertEqual(app.state.overlay, .none, "any key closes help")
+        XCTAssertEqual(app.state.overlay, .none, "a key that does not scroll or filter closes help")
+    }
+
+    /// A help longer than the screen scrolls to its end and filters by what is typed after / (issue
+    /// 15, item 1); the pane behind is cleared.
+    func testHelpScrollsToTheEndAndFilters() throws {
+        let app = try Fixtures.app(width: 100, height: 24)
+        app.handle(.escape)
+        app.handle(.char("?"))
+        var screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("more · j k PgUp PgDn g G scroll · / filter · Esc or q closes"), screen)
+        XCTAssertFalse(screen.contains("leave the workbench"), "the last command is below the fold at 24 rows")
+        app.handle(.char("G"))
+        screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("leave the workbench"), screen)
+        XCTAssertFalse(screen.contains("↓ "), "nothing is below the end")
+        let end = app.state.helpScroll
+        app.handle(.char("j"))
+        XCTAssertEqual(app.state.helpScroll, end, "j stops at the end")
+        app.handle(.char("g"))
+        XCTAssertEqual(app.state.helpScroll, 0)
+        app.handle(.pageDown)
+        XCTAssertGreaterThan(app.state.helpScroll, 0)
+
+        app.handle(.char("/"))
+        app.type("theme")
+        screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("filter: theme") && screen.contains("switch theme"), screen)
+        XCTAssertFalse(screen.contains("command palette"), "lines without the filter are hidden")
+        app.handle(.enter)
+        app.handle(.char("j"))
+        XCTAssertEqual(app.state.overlay, .help, "j scrolls the filtered help, it does not close it")
+        app.type("/zzzz")
+        XCTAssertTrue(Screen.render(app.state).text.contains("nothing matches"))
+        app.handle(.escape)
+        XCTAssertNil(app.state.helpFilter, "Esc while typing clears the filter")
+        XCTAssertEqual(app.state.overlay, .help)
+        app.handle(.escape)
+        XCTAssertEqual(app.state.overlay, .none)
     }
 
     func testEmptyPanesExplainWhatWillAppear() throws {
