@@ -161,9 +161,11 @@ final class TUIEndToEndTests: XCTestCase {
         try send("3")
         try waitFor("Esc then 3 to open Persona") { $0.contains("Mode (m)") }
         try send("?")
-        try waitFor("the help overlay") { $0.contains("Keys (any key closes)") }
+        try waitFor("the help overlay") { $0.contains("Esc or q closes") }
+        try send("G")
+        try waitFor("the help's end") { $0.contains("leave the workbench") }
         try send("Escape")
-        try waitFor("help to close") { !$0.contains("Keys (any key closes)") }
+        try waitFor("help to close") { !$0.contains("Esc or q closes") }
         try send("C-c")
         let exited = try waitFor("the workbench to exit") { $0.contains("EXIT=") }
         XCTAssertTrue(exited.contains("EXIT=0"), exited)
