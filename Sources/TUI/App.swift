@@ -234,9 +234,11 @@ public final class App: @unchecked Sendable {
                 if let name = focusedFieldName { state.message = ("typing into \(name) (Tab: next field, Esc: leave)", false) }
             }
         case .up, .char("k"):
-            if state.pane == .features { moveFeatureSelection(-1) } else if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1) }
+            if state.pane == .features { moveFeatureSelection(-1) } else if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1); return }
+            keepSelectionInView()
         case .down, .char("j"):
-            if state.pane == .features { moveFeatureSelection(+1) } else if state.pane == .notebook { moveNoteSelection(+1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(+1) } else { scroll(-1) }
+            if state.pane == .features { moveFeatureSelection(+1) } else if state.pane == .notebook { moveNoteSelection(+1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(+1) } else { scroll(-1); return }
+            keepSelectionInView()
         case .pageUp, .ctrl("b"): scroll(+max(1, state.height - 6))
         case .pageDown, .ctrl("f"): scroll(-max(1, state.height - 6))
         case .char("g"), .home: scroll(+1_000_000)
@@ -662,6 +664,23 @@ public final class App: @unchecked Sendable {
     }
 
     private func scrollToBottom() { scroll(-1_000_000) }
+
+    /// After j/k in a list (Features, Data, Notebook): scroll just enough that the selected item's
+    /// line is on screen (these panes count their offset from the top).
+    func keepSelectionInView() {
+        let layout = Screen.bodyLayout(state, pane: state.pane)
+        guard Screen.anchorsTop(state.pane), let line = Screen.selectedLine(layout.lines), layout.height > 0 else { return }
+        var offset = Screen.scrollOffset(state, state.pane)
+        if line < offset { offset = line }
+        if line >= offset + layout.height { offset = line - layout.height + 1 }
+        offset = min(offset, max(0, layout.lines.count - layout.height))
+        switch state.pane {
+        case .features: state.features.scroll = offset
+        case .data: state.data.scroll = offset
+        case .notebook: state.notebook.scroll = offset
+        default: break
+        }
+    }
 
     private func nextMatch(_ delta: Int) {
         guard state.search[state.pane] != nil else { return }

@@ -160,7 +160,20 @@ public enum Screen {
     public static func bodyLayout(_ s: AppState, pane: Pane) -> (lines: [StyledLine], height: Int) {
         let area = Rect(x: 0, y: 1, width: s.width, height: s.height - 3)
         let v = view(s, pane, width: area.width - 2)
-        return (v.body, max(0, area.height - v.header.count - v.bottom.count - 1))
+        return (v.body, bodyHeight(v, rows: area.height))
+    }
+
+    /// The rows the body gets in a pane area of `rows`: what the header, its rule, the bottom
+    /// field and the rule above it leave (drawPane and the scroll limits share this).
+    static func bodyHeight(_ v: PaneView, rows: Int) -> Int {
+        let headerRows = min(v.header.count, rows) + (v.header.isEmpty || v.header.count >= rows ? 0 : 1)
+        let bottomRows = min(v.bottom.count, max(0, rows - headerRows))
+        return max(0, rows - headerRows - bottomRows - (bottomRows > 0 ? 1 : 0))
+    }
+
+    /// The first body line showing a selected item (a span in the selection role), if any.
+    static func selectedLine(_ lines: [StyledLine]) -> Int? {
+        lines.firstIndex { $0.spans.contains { $0.style.role == .selection } }
     }
 
     static func drawPane(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
@@ -174,7 +187,7 @@ public enum Screen {
             y += 1
         }
         let bottomRows = min(v.bottom.count, max(0, inner.maxY - y))
-        let bodyHeight = max(0, inner.maxY - y - bottomRows - (bottomRows > 0 ? 1 : 0))
+        let bodyHeight = Screen.bodyHeight(v, rows: inner.height)
         let scroll = min(scrollOffset(s, s.pane), max(0, v.body.count - bodyHeight))
         // Streaming panes follow the end (scroll counts rows up from the bottom); browsing panes
         // start at the top (scroll counts rows down).

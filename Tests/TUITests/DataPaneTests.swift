@@ -66,6 +66,35 @@ final class DataPaneTests: XCTestCase {
         XCTAssertEqual(app.state.message?.isError, true, "semantic mode says it is unavailable")
     }
 
+    /// j keeps the selected hit on screen, and G shows the very last line of a pane with a header
+    /// and an input field (the scroll limit and the drawing agree on the body's height; issue 15, item 7).
+    func testSelectionStaysInViewAndGReachesTheEnd() throws {
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = dir.appendingPathComponent("corpus")
+        try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
+        let docs = (1...30).map { #"{"id":"doc-\#($0)","source":"text","title":"Title \#($0)","text":"cocoa number \#($0) and the end of document \#($0)"}"# }
+        try (docs.joined(separator: "\n") + "\n").write(to: corpus.appendingPathComponent("documents.jsonl"), atomically: true, encoding: .utf8)
+        let app = try Fixtures.app(width: 100, height: 24)
+        app.handle(.alt("6"))
+        app.setDataCorpus(corpus)
+        app.type("cocoa -source:chat")
+        app.handle(.enter)
+        try waitUntil(app) { $0.data.results != nil }
+        XCTAssertEqual(app.state.data.results?.hits.count, 30)
+        for _ in 0..<20 { app.handle(.char("j")) }
+        let selected = try XCTUnwrap(app.state.data.results?.hits[app.state.data.selected])
+        XCTAssertEqual(app.state.data.selected, 20)
+        XCTAssertTrue(Screen.render(app.state).text.contains("21. \(selected.title)"), Screen.render(app.state).text)
+        for _ in 0..<20 { app.handle(.char("k")) }
+        XCTAssertTrue(Screen.render(app.state).text.contains("1. Title"), "back at the top")
+        app.handle(.char("G"))
+        let last = Screen.render(app.state).text
+        let lastHit = try XCTUnwrap(app.state.data.results?.hits.last)
+        XCTAssertTrue(last.contains(lastHit.snippet.prefix(30)), last)
+        XCTAssertFalse(last.contains("more below"), "G shows the end: \(last)")
+    }
+
     /// Modes, the matched chunk and search by example over a real slice of the corpus with its
     /// semantic index (TestSupport.SemanticCorpus).
     func testSemanticModesChunksAndSearchByExample() throws {
