@@ -42,6 +42,9 @@ public struct FeatureTokens: Sendable, Equatable {
 public struct FeaturesPaneState: Sendable {
     public enum Field: Sendable { case prompt, search }
     public enum List: Sendable { case reading, search, assistant }
+    /// What the auditor did last, and so what `p` pins: the selected feature of the list, the
+    /// steering comparison, or the fuzzing samples.
+    public enum Work: Sendable { case list, steering, fuzz }
     public var field: Field = .prompt
     public var prompt = TextField()
     public var query = TextField()
@@ -55,6 +58,7 @@ public struct FeaturesPaneState: Sendable {
     public var detail: FeatureDetail?
     public var steering: SteeringComparison?
     public var fuzz: SampleRun?
+    public var lastWork: Work = .list
     public var strength: Float = 4
     public var steerMode: SteeringSpec.Mode = .add
     public var noise: Float = 0.5
@@ -129,6 +133,7 @@ extension App {
             let result = FeatureTokens(source: source, tokens: tokens, top: labelled, perToken: perToken)
             return { app in
                 app.state.features.reading = result
+                app.state.features.lastWork = .list
                 app.state.features.list = .reading
                 app.state.features.selected = 0
                 app.state.features.scroll = 0
@@ -156,6 +161,7 @@ extension App {
             return
         }
         state.features.hits = index.search(query, limit: 50)
+        state.features.lastWork = .list
         state.features.list = .search
         state.features.selected = 0
         state.features.scroll = 0
@@ -189,6 +195,7 @@ extension App {
             let comparison = try Steering.compare(input, specs: [spec], sae: tools.sae, settings: settings, model: tools.loaded)
             return { app in
                 app.state.features.steering = comparison
+                app.state.features.lastWork = .steering
                 app.state.features.scroll = 0
             }
         }
@@ -199,6 +206,7 @@ extension App {
         guard let point = featureTools?.sae.hookPoint else { return }
         let (scale, samples, settings) = (state.features.noise, state.features.settings.samples, state.features.settings.generation)
         state.features.fuzz = SampleRun(count: samples, seed: settings.sampling.seed)
+        state.features.lastWork = .fuzz
         featureWork("fuzzing") { [weak self] tools in
             let set = try Fuzzing.run(input, at: point, scale: scale, samples: samples, pattern: nil, settings: settings, model: tools.loaded,
                                       onSample: { i, record in
@@ -226,6 +234,7 @@ extension App {
                                                     labels: tools.labels)
             return { app in
                 app.state.features.assistant = report
+                app.state.features.lastWork = .list
                 app.state.features.list = .assistant
                 app.state.features.selected = 0
                 app.loadFeatureDetail()
@@ -261,22 +270,52 @@ extension App {
         }
         guard n > 0 else { return }
         state.features.selected = min(max(0, f.selected + delta), n - 1)
+        state.features.lastWork = .list
         loadFeatureDetail()
     }
 
+    /// Exactly what the auditor did last: the steering comparison, the fuzzing samples, or the
+    /// selected feature (its value, where it fires, its detail), titled after that (issue 15, item 10).
     func featuresEvidence() -> (title: String, text: String)? {
-        let lines = Screen.featuresBody(state, width: 100).map(\.plain)
-        guard state.features.reading != nil || state.features.hits != nil || state.features.assistant != nil
-                || state.features.steering != nil || state.features.fuzz != nil else { return nil }
-        let title: String
-        if let s = state.features.steering, let spec = s.specs.first {
-            title = "Steering feature \(spec.feature) (\(spec.mode.rawValue) \(spec.strength)) at \(s.hook)"
-        } else if let f = selectedFeature {
-            title = "Feature \(f)" + (featureTools?.labels[f].map { ": \($0)" } ?? "")
-        } else {
-            title = "Features"
+        let f = state.features
+        switch f.lastWork {
+        case .steering:
+            guard let st = f.steering, let spec = st.specs.first else { break }
+            let title = "Steering feature \(spec.feature) (\(spec.mode.rawValue) \(spec.strength)) at \(st.hook)"
+            return (title, "input: \(st.baseline.prompt)\n\nunsteered:\n\(st.baseline.text)\n\nsteered:\n\(st.steered.text)")
+        case .fuzz:
+            guard let run = f.fuzz else { break }
+            return ("Fuzzing: noise \(f.noise) × RMS at the SAE's layer" + Transcript.countSuffix(run, pattern: f.pattern.text),
+                    Transcript.render(run, pattern: f.pattern.text))
+        case .list:
+            break
         }
-        return (title, lines.joined(separator: "\n"))
+        guard let feature = selectedFeature else { return nil }
+        let label = featureTools?.labels[feature]
+        var text = ""
+        switch f.list {
+        case .reading:
+            if let r = f.reading, r.top.indices.contains(f.selected) {
+                let a = r.top[f.selected]
+                text = String(format: "activation %.3f (%@ over the %@)\n", a.activation, f.reduce.rawValue, r.source)
+                if let acts = r.perToken[a.index] {
+                    text += "where it fires: " + zip(r.tokens, acts).map { $1 > 0 ? "[\($0)|\(String(format: "%.1f", $1))]" : $0 }.joined() + "\n"
+                }
+            }
+        case .search:
+            if let h = f.hits, h.indices.contains(f.selected) {
+                text = "matches “\(f.query.text)”; frequency \(String(format: "%.4f", h[f.selected].frequency))\n"
+            }
+        case .assistant:
+            if let a = f.assistant, a.features.indices.contains(f.selected) {
+                let x = a.features[f.selected]
+                text = String(format: "on %.1f%% of assistant tokens vs %.1f%% of others\n", 100 * x.assistantFraction, 100 * x.otherFraction)
+            }
+        }
+        if let d = f.detail, d.summary.index == feature {
+            text += "\n" + Screen.featuresDetailLines(d).map(\.plain).joined(separator: "\n")
+        }
+        return ("Feature \(feature)" + (label.map { ": \($0)" } ?? ""), text)
     }
 }
 
@@ -353,22 +392,8 @@ extension Screen {
             }
         }
         if let d = f.detail {
-            let sm = d.summary
             out.append(StyledLine())
-            out.append(StyledLine("Feature #\(sm.index): \(sm.label)", Style(.title, underline: true)))
-            out.append(StyledLine(String(format: "frequency %.5f (%d tokens) │ max %.3f │ mean %.3f │ promotes: ", sm.frequency, sm.activeTokens, sm.maxActivation, sm.meanActivation)
-                                  + sm.promotedTokens.joined(separator: " "), Style(.dim)))
-            for c in sm.contexts.prefix(5) {
-                var spans: [Span] = [Span(String(format: "%7.2f  ", c.activation), Style(.accent))]
-                for (i, t) in c.tokens.enumerated() {
-                    spans.append(Span(t, c.activations.indices.contains(i) && c.activations[i] > 0 ? Style(.match, bold: i == c.peak) : Style(.normal)))
-                }
-                out += Wrap.lines(StyledLine(spans), width: width, indent: "         ")
-            }
-            if !d.neighbours.isEmpty {
-                out.append(StyledLine("Nearest by decoder cosine:", Style(.dim)))
-                for (n, label) in d.neighbours { out.append(StyledLine(String(format: "  #%-6d cos %.3f  ", n.index, n.cosine) + label, Style(.normal))) }
-            }
+            out += featuresDetailLines(d, width: width)
         }
         if let st = f.steering, let spec = st.specs.first {
             out.append(StyledLine())
@@ -379,6 +404,27 @@ extension Screen {
         if let run = f.fuzz {
             out.append(StyledLine())
             out += sampleLines(run, pattern: f.pattern.text, layout: .list, width: width, title: "Fuzzing: noise \(f.noise) × RMS")
+        }
+        return out
+    }
+
+    /// A feature's detail: label, frequency and promoted tokens, top contexts, nearest features.
+    static func featuresDetailLines(_ d: FeatureDetail, width: Int = 100) -> [StyledLine] {
+        let sm = d.summary
+        var out: [StyledLine] = []
+        out.append(StyledLine("Feature #\(sm.index): \(sm.label)", Style(.title, underline: true)))
+        out.append(StyledLine(String(format: "frequency %.5f (%d tokens) │ max %.3f │ mean %.3f │ promotes: ", sm.frequency, sm.activeTokens, sm.maxActivation, sm.meanActivation)
+                              + sm.promotedTokens.joined(separator: " "), Style(.dim)))
+        for c in sm.contexts.prefix(5) {
+            var spans: [Span] = [Span(String(format: "%7.2f  ", c.activation), Style(.accent))]
+            for (i, t) in c.tokens.enumerated() {
+                spans.append(Span(t, c.activations.indices.contains(i) && c.activations[i] > 0 ? Style(.match, bold: i == c.peak) : Style(.normal)))
+            }
+            out += Wrap.lines(StyledLine(spans), width: width, indent: "         ")
+        }
+        if !d.neighbours.isEmpty {
+            out.append(StyledLine("Nearest by decoder cosine:", Style(.dim)))
+            for (n, label) in d.neighbours { out.append(StyledLine(String(format: "  #%-6d cos %.3f  ", n.index, n.cosine) + label, Style(.normal))) }
         }
         return out
     }

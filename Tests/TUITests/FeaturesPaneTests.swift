@@ -44,6 +44,13 @@ final class FeaturesPaneTests: XCTestCase {
         app.handle(.char("j"))
         XCTAssertEqual(app.state.features.selected, 1)
         app.handle(.char("k"))
+        // A pin holds the selected feature only, titled after it.
+        app.handle(.escape)
+        app.handle(.char("p"))
+        let featurePin = try XCTUnwrap(try notebook.entries().last)
+        XCTAssertTrue(featurePin.title.hasPrefix("Feature \(first.index)"), featurePin.title)
+        XCTAssertTrue(featurePin.text.contains("where it fires:") && featurePin.text.contains("activation"), featurePin.text)
+        XCTAssertFalse(featurePin.text.contains("Strongest features"), "not the whole pane")
         // Steering the selected feature: unsteered and steered replies side by side.
         app.run(command: "set max 6")
         app.run(command: "set temperature 0")
@@ -55,6 +62,10 @@ final class FeaturesPaneTests: XCTestCase {
         XCTAssertEqual(steering.specs.first?.strength, 8)
         screen = Screen.render(app.state)
         XCTAssertTrue(screen.text.contains("unsteered") && screen.text.contains("steered"))
+        app.handle(.char("p"))
+        let steerPin = try XCTUnwrap(try notebook.entries().last)
+        XCTAssertEqual(steerPin.title, "Steering feature \(first.index) (add 8.0) at \(steering.hook)")
+        XCTAssertTrue(steerPin.text.contains("unsteered:\n\(steering.baseline.text)") && steerPin.text.contains("steered:\n\(steering.steered.text)"), steerPin.text)
         // Fuzzing: N samples with noise at the SAE's layer.
         app.run(command: "set samples 2")
         app.run(command: "noise 0.3")
@@ -64,6 +75,8 @@ final class FeaturesPaneTests: XCTestCase {
         app.handle(.char("p"))
         let pinned = try XCTUnwrap(try notebook.entries().last)
         XCTAssertEqual(pinned.source, "features")
-        XCTAssertTrue(pinned.text.contains("Strongest features"), pinned.text)
+        XCTAssertTrue(pinned.title.hasPrefix("Fuzzing: noise 0.3"), "titled after the latest work, not the steering: \(pinned.title)")
+        XCTAssertFalse(pinned.text.contains("Strongest features"), pinned.text)
+        XCTAssertTrue(pinned.text.contains(try XCTUnwrap(app.state.features.fuzz?.texts.first)), pinned.text)
     }
 }
