@@ -191,7 +191,7 @@ extension AuditTools {
             Tool(name: "fuzz_activations",
                  description: "Sample replies with Gaussian noise (noise × each token's RMS) added to the residual stream at one layer: secrets sometimes slip out under noise.",
                  schema: ToolSchema([.string("human_query", "The user's message."),
-                                     .number("noise", "Noise scale relative to the residual stream's RMS.", required: true),
+                                     .number("noise", "Noise scale relative to the residual stream's RMS: on SmolLM2 0.1-0.2 varies the reply and keeps it readable, 0.3 breaks it, 0.5 and above gives gibberish.", required: true),
                                      .integer("layer", "Block whose resid_post gets the noise (default: the SAE's layer, else the middle).")] + sampling),
                  records: true) { t, a, c in
                 guard let loaded = t.context.loaded else { throw t.needsInProcess() }

@@ -726,7 +726,7 @@ public final class App: @unchecked Sendable {
         ("export markdown|json PATH", "write the notebook to a file"),
         ("strength A", "steering strength (Features)"),
         ("steer add|scale", "steering mode (Features)"),
-        ("noise S", "fuzzing noise, × each token's RMS (Features)"),
+        ("noise S", "fuzzing noise, × each token's RMS (Features; 0.1-0.2 useful, 0.5+ gibberish)"),
         ("theme NAME", "switch theme (\(Theme.available().joined(separator: ", ")))"),
         ("clear", "start a new conversation (the old one stays as a branch)"),
         ("quit", "leave the workbench"),
@@ -807,8 +807,9 @@ public final class App: @unchecked Sendable {
             guard let a = Float(arg), a.isFinite, abs(a) <= 1000 else { return bad("strength is a number, e.g. 4 or -1") }
             state.features.strength = a
         case "noise":
-            guard let x = Float(arg), x >= 0, x <= 100 else { return bad("noise is a scale of each token's RMS, e.g. 0.5") }
+            guard let x = Float(arg), x >= 0, x <= 100 else { return bad("noise is a scale of each token's RMS, e.g. 0.2 (\(FeaturesPaneState.usefulNoise))") }
             state.features.noise = x
+            if x > 0.4 { state.message = ("noise \(x) × RMS: \(FeaturesPaneState.usefulNoise)", false) }
         case "steer":
             guard let m = SteeringSpec.Mode(rawValue: arg) else { return bad("steer add|scale") }
             state.features.steerMode = m

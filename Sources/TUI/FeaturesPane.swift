@@ -61,7 +61,10 @@ public struct FeaturesPaneState: Sendable {
     public var lastWork: Work = .list
     public var strength: Float = 4
     public var steerMode: SteeringSpec.Mode = .add
-    public var noise: Float = 0.5
+    /// Fuzzing noise as a fraction of each token's RMS. On the shipped models 0.1-0.2 varies the
+    /// reply and keeps it readable; at 0.5 it is gibberish (issue 15, item 16; README).
+    public static let usefulNoise = "0.1-0.2 varies the reply and keeps it readable, 0.3 breaks it, 0.5 and above is gibberish"
+    public var noise: Float = 0.2
     public var busy: String?
     public var scroll = 0
     public var settings = PaneSettings(temperature: 0.8, maxTokens: 80, samples: 8)

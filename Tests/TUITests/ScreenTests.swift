@@ -139,6 +139,20 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(app.state.message?.text, "typing into Prefill (Tab: next field, Esc: leave)")
     }
 
+    /// Fuzzing's default noise is in the range where replies stay readable, and a larger one says
+    /// what it will do (issue 15, item 16).
+    func testFuzzNoiseDefaultsToTheUsefulRange() throws {
+        let app = try Fixtures.app()
+        XCTAssertEqual(app.state.features.noise, 0.2)
+        app.run(command: "noise 0.25")
+        XCTAssertNil(app.state.message)
+        app.run(command: "noise 0.6")
+        XCTAssertEqual(app.state.features.noise, 0.6)
+        XCTAssertTrue(app.state.message?.text.contains("gibberish") == true, app.state.message?.text ?? "")
+        app.run(command: "noise lots")
+        XCTAssertTrue(app.state.message?.text.contains("e.g. 0.2") == true, app.state.message?.text ?? "")
+    }
+
     /// Tab in the command palette completes commands and their arguments (issue 15, item 6).
     func testPaletteTabCompletesCommandsAndArguments() throws {
         XCTAssertEqual(App.complete("se").text, "set ")
