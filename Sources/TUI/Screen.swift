@@ -91,7 +91,15 @@ public enum Screen {
             return
         }
         var x = r.x + 1
-        for (key, what) in footerHints(s) {
+        // Whole hints only: one that does not fit is left out (with "? more"), never cut mid-word.
+        let hints = footerHints(s)
+        for (i, (key, what)) in hints.enumerated() {
+            let width = CellWidth.of(key) + CellWidth.of(" \(what)  ")
+            let reserve = i == hints.count - 1 ? 0 : CellWidth.of("? more")
+            if x + width + reserve > r.maxX {
+                buf.put("? more", x: x, y: r.y, style: Style(.dim))
+                break
+            }
             x = buf.put(key, x: x, y: r.y, style: Style(.key))
             x = buf.put(" \(what)  ", x: x, y: r.y, style: Style(.footer))
         }
@@ -113,7 +121,7 @@ public enum Screen {
         return (shown, CellWidth.of(String(chars[start..<field.cursor])))
     }
 
-    static func footerHints(_ s: AppState) -> [(String, String)] {
+    public static func footerHints(_ s: AppState) -> [(String, String)] {
         if s.focus == .input && paneAcceptsInput(s) {
             var hints = [("Enter", s.pane == .notebook ? "save" : "send"), ("Esc", "keys")]
             if s.pane == .prefill || s.pane == .persona { hints.append(("Tab", "next field")) }
@@ -448,10 +456,33 @@ public enum Screen {
         if rows.count > maxRows {
             let cursorRow = cursor?.0 ?? rows.count - 1
             let start = min(max(0, cursorRow - maxRows + 1), rows.count - maxRows)
+            let hiddenAbove = start, hiddenBelow = rows.count - start - maxRows
             rows = Array(rows[start..<start + maxRows])
             if let c = cursor { cursor = (c.0 - start, c.1) }
+            // Say that the field holds more than it shows, and where (the cursor's row stays whole).
+            let sign = hiddenAbove > 0 && hiddenBelow > 0 ? " ↕" : hiddenAbove > 0 ? " ↑" : " ↓"
+            let tag = StyledLine([Span(sign + "\(hiddenAbove + hiddenBelow) more lines", Style(.dim))])
+            if maxRows > 1 {
+                if cursor?.0 != 0 { rows[0] = Screen.withTag(rows[0], tag, width: width) } else { rows[maxRows - 1] = Screen.withTag(rows[maxRows - 1], tag, width: width) }
+            }
         }
         return (rows, cursor.map { (row: $0.0, col: $0.1) })
+    }
+
+    /// `line` cut so `tag` fits at the end of a row of `width` cells.
+    static func withTag(_ line: StyledLine, _ tag: StyledLine, width: Int) -> StyledLine {
+        let room = max(0, width - CellWidth.of(tag.plain))
+        var out = StyledLine()
+        var used = 0
+        for span in line.spans {
+            let (fit, w) = CellWidth.prefix(ScreenText.clean(span.text), fitting: room - used)
+            if !fit.isEmpty { out.append(fit, span.style) }
+            used += w
+            if used >= room { break }
+        }
+        out.append(String(repeating: " ", count: max(0, room - used)), Style(.normal))
+        for span in tag.spans { out.append(span.text, span.style) }
+        return out
     }
 
     /// Marks every case-insensitive occurrence of `query` in a line with the match role.

@@ -139,6 +139,28 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(app.state.message?.text, "typing into Prefill (Tab: next field, Esc: leave)")
     }
 
+    /// At 80x24 the footer shows whole hints only, and a field longer than its rows says so
+    /// (issue 15, item 8).
+    func testTheFooterIsNeverCutMidHintAndLongFieldsSayTheyHoldMore() throws {
+        let app = try Fixtures.app(width: 80, height: 24)
+        app.handle(.escape)
+        let footer = String(Screen.render(app.state).text.split(separator: "\n").last ?? "")
+        let hints = Screen.footerHints(app.state).map { "\($0.0) \($0.1)" }
+        for hint in hints where !footer.contains(hint) {
+            // A hint is shown whole or not at all; when one is left out, "? more" says so.
+            XCTAssertFalse(footer.contains(String(hint.prefix(4))) && !footer.contains(hint), "cut hint \(hint): \(footer)")
+            XCTAssertTrue(footer.contains("? more"), footer)
+        }
+        app.handle(.alt("3"))
+        app.handle(.char("i"))
+        app.handle(.tab)
+        XCTAssertEqual(app.state.persona.field, .pattern)
+        app.handle(.ctrl("u"))
+        app.type(String(repeating: "reward|model|bias|", count: 20))
+        let screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("more lines"), screen)
+    }
+
     /// Fuzzing's default noise is in the range where replies stay readable, and a larger one says
     /// what it will do (issue 15, item 16).
     func testFuzzNoiseDefaultsToTheUsefulRange() throws {
