@@ -280,6 +280,13 @@ public final class App: @unchecked Sendable {
         case (.notebook, .char("B")): startEditing(.behaviours)
         case (.notebook, .char("D")): deleteSelectedNote()
         case (.notebook, .char("e")): editSelectedNote()
+        case (.notebook, .char("o")):
+            guard state.notebook.entries.indices.contains(state.notebook.selected) else { return }
+            state.notebook.detail = true
+            state.notebook.scroll = 0
+        case (.notebook, .char("x")):
+            state.notebook.detail = false
+            keepSelectionInView()
         case (.notebook, .char("l")):
             guard state.notebook.entries.indices.contains(state.notebook.selected) else { return }
             let e = state.notebook.entries[state.notebook.selected]
@@ -668,6 +675,7 @@ public final class App: @unchecked Sendable {
     /// After j/k in a list (Features, Data, Notebook): scroll just enough that the selected item's
     /// line is on screen (these panes count their offset from the top).
     func keepSelectionInView() {
+        if state.pane == .notebook && state.notebook.detail { state.notebook.scroll = 0; return }   // the next entry, from its top
         let layout = Screen.bodyLayout(state, pane: state.pane)
         guard Screen.anchorsTop(state.pane), let line = Screen.selectedLine(layout.lines), layout.height > 0 else { return }
         var offset = Screen.scrollOffset(state, state.pane)

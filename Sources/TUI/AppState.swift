@@ -149,6 +149,8 @@ public struct NotebookState: Equatable, Sendable {
     public var editingID: Int64?
     public var input = TextField()
     public var scroll = 0
+    /// The selected entry shown whole (`o`; `x` goes back to the list).
+    public var detail = false
 }
 
 /// Everything the screen shows; `App.update` changes it, `Screen.render` draws it.

@@ -352,22 +352,36 @@ public enum Screen {
         v.body += Wrap.lines(n.report.rootCause.isEmpty ? "(not written yet)" : n.report.rootCause, width: width, style: Style(n.report.rootCause.isEmpty ? .dim : .normal))
         v.body.append(StyledLine("Behaviours (B):", Style(.accent)))
         v.body += Wrap.lines(n.report.behaviours.isEmpty ? "(not written yet)" : n.report.behaviours, width: width, style: Style(n.report.behaviours.isEmpty ? .dim : .normal))
-        v.body.append(StyledLine())
-        v.body.append(StyledLine("Entries (j/k select, e edit, D delete)", Style(.title, underline: true)))
-        if n.entries.isEmpty {
-            v.body += Wrap.lines("No entries yet: a adds a note, h a hypothesis; p in any pane pins its transcript or samples here.", width: width, style: Style(.dim))
-        }
-        for (i, e) in n.entries.enumerated() {
-            let tag = e.kind == .hypothesis ? "H" : e.kind == .evidence ? "E" : "N"
-            let selected = i == n.selected
-            let head = "#\(e.id) \(tag) \(e.source)  \(e.title.isEmpty ? "" : e.title)"
-            v.body.append(StyledLine(head, Style(selected ? .selection : (e.kind == .hypothesis ? .accent : .user), bold: true)))
-            let text = selected ? e.text : String(e.text.split(separator: "\n", omittingEmptySubsequences: false).prefix(3).joined(separator: "\n"))
-            v.body += Wrap.lines(text, width: width, style: Style(.normal), indent: "  ")
-            if selected, let p = e.provenance {
+        if n.detail, n.entries.indices.contains(n.selected) {
+            // One entry whole: its text and what produced it.
+            let e = n.entries[n.selected]
+            v.body.append(StyledLine())
+            v.body.append(StyledLine("Entry #\(e.id) (\(n.selected + 1) of \(n.entries.count); j/k the next or previous, x the list)", Style(.title, underline: true)))
+            v.body.append(StyledLine(entryHead(e), Style(e.kind == .hypothesis ? .accent : .user, bold: true)))
+            v.body += Wrap.lines(e.text, width: width, style: Style(.normal), indent: "  ")
+            if let p = e.provenance {
                 let settings = p.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 let on = p.backend.map { " on \($0)" } ?? ""
                 v.body += Wrap.lines("model \(p.model)\(on) adapter \(p.adapter ?? "none") seed \(p.seed.map(String.init) ?? "-") \(settings)", width: width, style: Style(.dim))
+            }
+        } else {
+            v.body.append(StyledLine())
+            v.body.append(StyledLine("Entries (j/k select, o open, e edit, D delete)", Style(.title, underline: true)))
+            if n.entries.isEmpty {
+                v.body += Wrap.lines("No entries yet: a adds a note, h a hypothesis; p in any pane pins its transcript or samples here.", width: width, style: Style(.dim))
+            }
+            // One line an entry: its head and the start of its text.
+            for (i, e) in n.entries.enumerated() {
+                let selected = i == n.selected
+                let first = e.text.split(whereSeparator: \.isNewline).first.map { ScreenText.clean(String($0)) } ?? ""
+                var line = StyledLine([Span(selected ? "› " : "  ", Style(.accent)),
+                                       Span(entryHead(e), Style(selected ? .selection : (e.kind == .hypothesis ? .accent : .user), bold: true))])
+                let room = width - CellWidth.of(line.plain) - 3
+                if room > 8, !first.isEmpty, first != e.title {
+                    let (shown, _) = CellWidth.prefix(first, fitting: room)
+                    line.append("  " + shown + (shown.count < first.count || e.text.contains("\n") ? "…" : ""), Style(.normal))
+                }
+                v.body.append(line)
             }
         }
         if n.editing != .none {
@@ -384,6 +398,12 @@ public enum Screen {
             v.cursor = cursor
         }
         return v
+    }
+
+    /// "#3 E chat  Chat: 4 turns", the list's and the detail's heading of an entry.
+    static func entryHead(_ e: NotebookEntry) -> String {
+        let tag = e.kind == .hypothesis ? "H" : e.kind == .evidence ? "E" : "N"
+        return "#\(e.id) \(tag) \(e.source)" + (e.title.isEmpty ? "" : "  " + e.title)
     }
 
     static func matchSummary(_ run: SampleRun?, _ pattern: String) -> String {
@@ -542,7 +562,8 @@ public enum Screen {
                     ("R or Enter", "sample N texts"), ("f", "edit the match pattern"), ("v", "list or side by side")]
         case .notebook:
             return [("a", "add a note"), ("h", "add a hypothesis"), ("R", "write the report's root cause"), ("B", "write the behaviours"),
-                    ("j / k", "select an entry"), ("e or Enter", "edit the selected entry"), ("D", "delete the selected entry"),
+                    ("j / k", "select an entry"), ("o", "open the selected entry whole (x: back to the list)"),
+                    ("e or Enter", "edit the selected entry"), ("D", "delete the selected entry"),
                     ("l", "training data like the selected entry (Data pane, by meaning)"),
                     (":export markdown|json PATH", "write the notebook out")]
         case .data:

@@ -72,8 +72,30 @@ final class NotebookPaneTests: XCTestCase {
         app.handle(.enter)
         XCTAssertEqual(try notebook.entries().map(\.text), ["The model exploits reward-model biases", "Chocolate in 9 of 10 recipes"])
         assertSnapshot(Screen.render(app.state), "notebook")
+        // The list is one line an entry; o shows the selected one whole, x goes back (issue 15, item 15).
+        let long = (1...40).map { "line \($0) of a long pinned transcript" }.joined(separator: "\n")
+        _ = try notebook.add(.evidence, text: long, title: "Chat: a long one", source: "chat")
+        app.handle(.alt("1"))
+        app.handle(.alt("5"))
+        app.handle(.escape)
+        try waitUntil(app) { $0.notebook.entries.count == 3 }
+        app.handle(.char("j"))
+        XCTAssertEqual(app.state.notebook.selected, 2)
+        var screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("#3 E chat  Chat: a long one  line 1 of a long pinned transcript…"), screen)
+        XCTAssertFalse(screen.contains("line 2 of"), "the list shows only the first line")
+        app.handle(.char("o"))
+        screen = Screen.render(app.state).text
+        XCTAssertTrue(screen.contains("Entry #3 (3 of 3") && screen.contains("line 2 of a long pinned transcript"), screen)
+        app.handle(.char("G"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("line 40 of a long pinned transcript"))
+        app.handle(.char("k"))
+        XCTAssertTrue(Screen.render(app.state).text.contains("Entry #2 (2 of 3"), "k shows the previous entry, from its top")
+        app.handle(.char("x"))
+        XCTAssertFalse(app.state.notebook.detail)
+        XCTAssertTrue(Screen.render(app.state).text.contains("Entries (j/k select, o open"))
         app.handle(.char("D"))
-        XCTAssertEqual(try notebook.entries().count, 1)
+        XCTAssertEqual(try notebook.entries().count, 2)
     }
 
     func testReopeningASessionRestoresTheConversation() throws {
