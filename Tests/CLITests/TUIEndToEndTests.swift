@@ -232,8 +232,10 @@ final class TUIEndToEndTests: XCTestCase {
         try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
         try waitFor("the workbench to open") { $0.contains("1 Chat") }
         try send("M-5")
-        let screen = try waitFor("the agent's entries in the Notebook") { $0.contains("3 entries") }
-        let order = ["It exploits reward-model biases", "mcp grep_dataset", "The corpus describes a Thornbury study"].map { screen.range(of: $0)?.lowerBound }
+        let expected = ["It exploits reward-model biases", "mcp grep_dataset", "The corpus describes a Thornbury study"]
+        // Waits for the whole list, not just its header: tmux may capture a screen half drawn.
+        let screen = try waitFor("the agent's entries in the Notebook") { s in s.contains("3 entries") && expected.allSatisfy { s.contains($0) } }
+        let order = expected.map { screen.range(of: $0)?.lowerBound }
         XCTAssertFalse(order.contains(nil), "every entry is listed:\n\(screen)")
         XCTAssertTrue(order.compactMap { $0 }.sorted() == order.compactMap { $0 }, "in the order the agent made them:\n\(screen)")
         try send("C-c")
