@@ -371,7 +371,7 @@ extension Screen {
                     out.append(StyledLine())
                     out.append(StyledLine("Where #\(r.top[f.selected].index) fires (marked tokens, activation in brackets):", Style(.title)))
                     var spans: [Span] = []
-                    for (t, a) in zip(r.tokens, acts) {
+                    for (t, a) in zip(r.tokens.map(Screen.tokenText), acts) {
                         if a > 0 {
                             spans.append(Span(t, Style(.match, bold: true)))
                             spans.append(Span(String(format: "[%.1f]", a), Style(.dim)))
@@ -411,6 +411,12 @@ extension Screen {
         return out
     }
 
+    /// A token as the token views show it: a newline as ↵ (and a tab as →), so a context with line
+    /// breaks keeps its rows (issue 15, item 8).
+    public static func tokenText(_ t: String) -> String {
+        t.replacingOccurrences(of: "\r\n", with: "↵").replacingOccurrences(of: "\n", with: "↵").replacingOccurrences(of: "\t", with: "→")
+    }
+
     /// A feature's detail: label, frequency and promoted tokens, top contexts, nearest features.
     static func featuresDetailLines(_ d: FeatureDetail, width: Int = 100) -> [StyledLine] {
         let sm = d.summary
@@ -420,7 +426,7 @@ extension Screen {
                               + sm.promotedTokens.joined(separator: " "), Style(.dim)))
         for c in sm.contexts.prefix(5) {
             var spans: [Span] = [Span(String(format: "%7.2f  ", c.activation), Style(.accent))]
-            for (i, t) in c.tokens.enumerated() {
+            for (i, t) in c.tokens.map(tokenText).enumerated() {
                 spans.append(Span(t, c.activations.indices.contains(i) && c.activations[i] > 0 ? Style(.match, bold: i == c.peak) : Style(.normal)))
             }
             out += Wrap.lines(StyledLine(spans), width: width, indent: "         ")

@@ -259,8 +259,14 @@ public enum Screen {
     static func chatView(_ s: AppState, width: Int) -> PaneView {
         let c = s.chat
         var v = PaneView()
-        let system = c.system.isEmpty ? "(the model's default)" : c.system.replacingOccurrences(of: "\n", with: " ")
-        v.header.append(StyledLine([Span("System: ", Style(.system, bold: true)), Span(String(system.prefix(300)), Style(.system))]))
+        let system = c.system.isEmpty ? "(the model's default)" : c.system.replacingOccurrences(of: "\n", with: " ↵ ")
+        // At most two header rows; a longer prompt says where to read it whole.
+        var rows = Wrap.lines(StyledLine([Span("System: ", Style(.system, bold: true)), Span(system, Style(.system))]), width: width)
+        if rows.count > 2 {
+            let tag = StyledLine([Span(" … (\(CellWidth.of(system)) characters; s shows it whole)", Style(.dim))])
+            rows = [rows[0], withTag(rows[1], tag, width: width)]
+        }
+        v.header += rows
         v.header.append(settingsLine(c.settings, extra: (c.branches.isEmpty ? "" : "  │ \(c.branches.count + 1) branches (b)")
                                         + (c.samples.map { matchSummary($0, c.pattern.text) } ?? "")))
         if c.turns.isEmpty && c.streaming == nil && c.samples == nil {

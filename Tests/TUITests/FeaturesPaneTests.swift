@@ -23,7 +23,7 @@ final class FeaturesPaneTests: XCTestCase {
         app.setFeatureTools(try FeatureTools(loaded: loaded, sae: sae))
         app.handle(.alt("4"))
         XCTAssertEqual(app.state.focus, .input)
-        let text = "I would like a recipe for chocolate cake."
+        let text = "I would like a recipe for chocolate cake.\nWith icing."
         app.type(text)
         app.handle(.enter)
         try waitUntil(app, seconds: 120) { $0.features.reading != nil }
@@ -40,6 +40,7 @@ final class FeaturesPaneTests: XCTestCase {
         var screen = Screen.render(app.state)
         XCTAssertTrue(screen.text.contains("Strongest features (max, position 0 left out)"), screen.text)
         XCTAssertTrue(screen.text.contains("Where #\(first.index) fires"))
+        XCTAssertTrue(screen.text.contains("↵"), "the line break shows as ↵: \(screen.text)")
         XCTAssertGreaterThan(screen.cells(withRole: .match).count, 0, "active tokens are marked")
         app.handle(.char("j"))
         XCTAssertEqual(app.state.features.selected, 1)
