@@ -104,34 +104,45 @@ typedef struct {
     float scale;
 } encoder_attention_ctx;
 
-// One (head, query) pair per unit of work, split evenly over the threads. `dot` is q . k over hd.
-#define ENCODER_ATTENTION_BODY(DOT)                                                              \
-    const encoder_attention_ctx *c = p;                                                          \
-    const int width = c->n_head * c->hd, units = c->n_head * c->ntok;                            \
-    float *s = c->scratch + (size_t)ith * c->ntok;                                               \
-    const int per = (units + nth - 1) / nth;                                                     \
-    const int u0 = ith * per, u1 = u0 + per < units ? u0 + per : units;                          \
-    for (int u = u0; u < u1; u++) {                                                              \
-        const int h = u / c->ntok, t = u % c->ntok;                                              \
-        const float *qv = c->q + (size_t)t * width + h * c->hd;                                  \
-        float max = -INFINITY;                                                                   \
-        for (int j = 0; j < c->ntok; j++) {  /* s[j] = q_t . k_j * scale */                      \
-            s[j] = DOT(qv, c->k + (size_t)j * width + h * c->hd, c->hd) * c->scale;              \
-            if (s[j] > max) max = s[j];                                                          \
-        }                                                                                        \
-        float sum = 0;                                                                           \
-        for (int j = 0; j < c->ntok; j++) { s[j] = expf(s[j] - max); sum += s[j]; }              \
-        const float inv = 1.0f / sum;                                                            \
-        float *o = c->out + (size_t)t * width + h * c->hd;                                       \
-        for (int i = 0; i < c->hd; i++) o[i] = 0;                                                \
-        for (int j = 0; j < c->ntok; j++) {  /* o = sum_j softmax(s)_j v_j */                    \
-            const float *vv = c->v + (size_t)j * width + h * c->hd;                              \
-            const float w = s[j] * inv;                                                          \
-            for (int i = 0; i < c->hd; i++) o[i] += w * vv[i];                                   \
-        }                                                                                        \
-    }
+// The units of work (one per head and query) of thread ith of nth: [*u0, *u1).
+static inline void attention_units(const encoder_attention_ctx *c, int ith, int nth, int *u0, int *u1) {
+    const int units = c->n_head * c->ntok, per = (units + nth - 1) / nth;
+    *u0 = ith * per;
+    *u1 = *u0 + per < units ? *u0 + per : units;
+}
 
-static void encoder_attention_c(void *p, int ith, int nth) { ENCODER_ATTENTION_BODY(dot_scalar) }
+// Given the scaled scores s[0..T) of query t in head h: out_t,h = sum_j softmax(s)_j v_j.
+// Inlined into both attention paths (and vectorised for AVX2 in the second).
+__attribute__((always_inline)) static inline void softmax_times_v(const encoder_attention_ctx *c, float *s, int h, int t) {
+    const int T = c->ntok, hd = c->hd, width = c->n_head * hd;
+    float max = -INFINITY;
+    for (int j = 0; j < T; j++) if (s[j] > max) max = s[j];
+    float sum = 0;
+    for (int j = 0; j < T; j++) { s[j] = expf(s[j] - max); sum += s[j]; }
+    const float inv = 1.0f / sum;
+    float *o = c->out + (size_t)t * width + h * hd;
+    for (int i = 0; i < hd; i++) o[i] = 0;
+    for (int j = 0; j < T; j++) {
+        const float *vv = c->v + (size_t)j * width + h * hd;
+        const float w = s[j] * inv;
+        for (int i = 0; i < hd; i++) o[i] += w * vv[i];
+    }
+}
+
+static void encoder_attention_c(void *p, int ith, int nth) {
+    const encoder_attention_ctx *c = p;
+    const int width = c->n_head * c->hd;
+    float *s = c->scratch + (size_t)ith * c->ntok * (c->hd + 1);
+    int u0, u1;
+    attention_units(c, ith, nth, &u0, &u1);
+    for (int u = u0; u < u1; u++) {
+        const int h = u / c->ntok, t = u % c->ntok;
+        const float *qv = c->q + (size_t)t * width + h * c->hd;
+        for (int j = 0; j < c->ntok; j++)                           // s[j] = q_t . k_j * scale
+            s[j] = dot_scalar(qv, c->k + (size_t)j * width + h * c->hd, c->hd) * c->scale;
+        softmax_times_v(c, s, h, t);
+    }
+}
 
 #ifdef CK_X86
 
@@ -139,11 +150,11 @@ static void encoder_attention_c(void *p, int ith, int nth) { ENCODER_ATTENTION_B
 // FMA takes one broadcast query value and 8 keys with no horizontal sums; four independent sums.
 CK_AVX2 static void encoder_attention_avx2(void *p, int ith, int nth) {
     const encoder_attention_ctx *c = p;
-    const int T = c->ntok, hd = c->hd, width = c->n_head * hd, units = c->n_head * T;
+    const int T = c->ntok, hd = c->hd, width = c->n_head * hd;
     float *s = c->scratch + (size_t)ith * T * (hd + 1);
     float *kt = s + T;
-    const int per = (units + nth - 1) / nth;
-    const int u0 = ith * per, u1 = u0 + per < units ? u0 + per : units;
+    int u0, u1;
+    attention_units(c, ith, nth, &u0, &u1);
     const __m256 scale = _mm256_set1_ps(c->scale);
     int head = -1;
     for (int u = u0; u < u1; u++) {
@@ -180,18 +191,7 @@ CK_AVX2 static void encoder_attention_avx2(void *p, int ith, int nth) {
             for (int i = 0; i < hd; i++) d += qv[i] * kt[(size_t)i * T + j];
             s[j] = d * c->scale;
         }
-        float max = -INFINITY;
-        for (int k = 0; k < T; k++) if (s[k] > max) max = s[k];
-        float sum = 0;
-        for (int k = 0; k < T; k++) { s[k] = expf(s[k] - max); sum += s[k]; }
-        const float inv = 1.0f / sum;
-        float *o = c->out + (size_t)t * width + h * hd;
-        for (int i = 0; i < hd; i++) o[i] = 0;
-        for (int k = 0; k < T; k++) {                               // o = sum_k softmax(s)_k v_k
-            const float *vv = c->v + (size_t)k * width + h * hd;
-            const float w = s[k] * inv;
-            for (int i = 0; i < hd; i++) o[i] += w * vv[i];
-        }
+        softmax_times_v(c, s, h, t);
     }
 }
 #endif
