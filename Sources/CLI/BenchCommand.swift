@@ -71,7 +71,7 @@ struct Bench: ParsableCommand {
         }
         let threads = modelOptions.threads
         let embedder = try SentenceEmbedder(folder: embedderOption.folder, threads: threads)
-        let pieces = texts.map { embedder.tokenizer.pieces($0, limit: embedder.maxSequenceLength - 2).map(\.id) }
+        let pieces = texts.map { embedder.tokenizer.pieces($0, limit: embedder.maxPieces).map(\.id) }
         let tokens = pieces.reduce(0) { $0 + $1.count + 2 }
         _ = embedder.embed(batch: Array(pieces.prefix(8)))   // warm-up
         var best = Double.infinity

@@ -124,6 +124,9 @@ public final class DataSearchIndex: @unchecked Sendable {
     public let documentCount: Int
     public let termCount: Int
     public let totalTokens: Int
+    /// Identifies the documents the index describes, independent of file times (the semantic index
+    /// is keyed to it): see `contentKey(store:shards:documents:)`.
+    public let contentKey: UInt64
     let stringsStart: Int
     let documentsStart: Int
     let termBytesStart: Int
@@ -322,6 +325,7 @@ public final class DataSearchIndex: @unchecked Sendable {
         documentCount = docs
         termCount = termTotal
         totalTokens = total
+        contentKey = Self.contentKey(store: store, shards: stamps, documents: docs)
         // Every record must point inside its section, so lookups later cannot run off the end.
         for d in 0..<docs {
             let rec = documentsStart + d * Self.documentRecordSize

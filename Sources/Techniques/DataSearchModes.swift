@@ -43,7 +43,7 @@ public final class SemanticSearcher: @unchecked Sendable {
 
     /// The embedding of a query or an example text.
     func embed(_ text: String) -> [Float] {
-        embedder.embedQuery(text, chunkPieces: index.parameters.chunkPieces, overlap: index.parameters.overlapPieces)
+        embedder.embedQuery(text, overlap: index.parameters.overlapPieces)
     }
 }
 
@@ -53,9 +53,9 @@ extension DataSearchIndex {
     /// The most characters of an example text (search by example) that are embedded.
     public static let maxExampleCharacters = 200_000
 
-    /// Identifies the documents the index describes, independent of file times: the shards' names,
-    /// sizes and content hashes (or, for documents in memory, their ids and texts) and the count.
-    public var contentKey: UInt64 {
+    /// The shards' names, sizes and content hashes (or, for documents in memory, their ids and
+    /// texts) and the count, hashed: computed once when an index is made or loaded.
+    static func contentKey(store: DocumentStore, shards: [ShardStamp], documents: Int) -> UInt64 {
         var h = FNV1a64()
         switch store {
         case .shards:
@@ -64,13 +64,13 @@ extension DataSearchIndex {
                 withUnsafeBytes(of: s.size.littleEndian) { h.add($0) }
                 withUnsafeBytes(of: s.hash.littleEndian) { h.add($0) }
             }
-        case .memory(let documents):
-            for d in documents {
+        case .memory(let list):
+            for d in list {
                 h.add(Data(d.id.utf8))
                 h.add(Data(d.searchableText.utf8))
             }
         }
-        withUnsafeBytes(of: UInt64(documentCount).littleEndian) { h.add($0) }
+        withUnsafeBytes(of: UInt64(documents).littleEndian) { h.add($0) }
         return h.value
     }
 
@@ -112,16 +112,15 @@ extension DataSearchIndex {
         let ranked = fused.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         var hits: [DataSearchHit] = []
         for (d, score) in ranked.prefix(limit) {
-            var hit: DataSearchHit
             let chunk = try bestChunk[d].map { try matchedChunk($0, semantic: semantic, reader: reader) }
+            var hit: DataSearchHit
             if scores[d]?.bm25 != nil {
                 hit = try keywordHit(d, clauses: parsed.clauses, reader: reader, score: score)
+                hit.chunk = chunk
             } else {
                 hit = semanticHit(d, chunk: chunk, score: score)
             }
-            hit.score = score
             hit.scores = scores[d]
-            hit.chunk = chunk
             hits.append(hit)
         }
         return DataSearchResults(query: query, mode: .hybrid, total: fused.count, hits: hits)
@@ -147,7 +146,6 @@ extension DataSearchIndex {
             let chunk = try matchedChunk(m.chunk, semantic: semantic, reader: reader)
             var hit = semanticHit(m.document, chunk: chunk, score: Double(m.score))
             hit.scores = HitScores(semantic: Double(m.score), semanticRank: rank + 1)
-            hit.chunk = chunk
             hits.append(hit)
         }
         return DataSearchResults(query: query, mode: .semantic, total: ranked.count, hits: hits)
@@ -185,7 +183,7 @@ extension DataSearchIndex {
                             text: String(text[from..<to]))
     }
 
-    /// A hit whose snippet is its matched chunk on one line, cut near `snippetBytes`.
+    /// A hit carrying its matched chunk, with the chunk on one line as its snippet, cut near `snippetBytes`.
     func semanticHit(_ d: Int, chunk: MatchedChunk?, score: Double) -> DataSearchHit {
         let rec = document(at: d)
         var snippet = ""
@@ -207,7 +205,7 @@ extension DataSearchIndex {
             }
             if chunk.start > 0 { snippet = "…" + snippet }
         }
-        return DataSearchHit(id: rec.id, source: rec.source, title: rec.title, score: score, snippet: snippet, highlights: [])
+        return DataSearchHit(id: rec.id, source: rec.source, title: rec.title, score: score, snippet: snippet, highlights: [], chunk: chunk)
     }
 }
 

@@ -76,6 +76,8 @@ public final class SemanticIndex: @unchecked Sendable {
     public let path: String?
 
     public var chunkCount: Int { chunks.count }
+    /// The index file's size in bytes (it is mapped whole).
+    public var byteCount: Int { vectors.count }
     public var dimension: Int { parameters.dimension }
 
     init(parameters: Parameters, chunks: [ChunkSpan], vectors: Data, vectorsOffset: Int, path: String?) {
@@ -129,6 +131,12 @@ public final class SemanticIndex: @unchecked Sendable {
             throw t.fail("\(data.count) bytes, expected \(vectorsOffset + vectorBytes) for \(count) vectors of \(parameters.dimension)")
         }
         return SemanticIndex(parameters: parameters, chunks: chunks, vectors: data, vectorsOffset: vectorsOffset, path: url.path)
+    }
+
+    /// The chunk size a build uses when `asked` is requested: at most what one sequence of the
+    /// embedder holds besides [CLS] and [SEP].
+    public static func chunkPieces(_ asked: Int, for embedder: SentenceEmbedder) -> Int {
+        min(asked, embedder.maxPieces)
     }
 
     /// Why this index cannot serve `corpus` with `embedder`, or nil when it can.
@@ -213,7 +221,7 @@ extension SentenceEmbedder {
     public func chunks(of text: String, pieces chunkPieces: Int, overlap: Int) -> [(ids: [Int32], start: Int, length: Int)] {
         let all = tokenizer.pieces(text)
         guard !all.isEmpty else { return [] }
-        let size = min(chunkPieces, maxSequenceLength - 2), step = max(1, size - overlap)
+        let size = min(chunkPieces, maxPieces), step = max(1, size - overlap)
         var out: [(ids: [Int32], start: Int, length: Int)] = []
         var first = 0
         while true {
@@ -228,8 +236,8 @@ extension SentenceEmbedder {
 
     /// A query's embedding: the text's own when it fits one sequence; for a longer text (a
     /// transcript, a document given as an example) the normalised mean of its chunks' embeddings.
-    public func embedQuery(_ text: String, chunkPieces: Int, overlap: Int) -> [Float] {
-        let parts = chunks(of: text, pieces: maxSequenceLength - 2, overlap: overlap)
+    public func embedQuery(_ text: String, overlap: Int) -> [Float] {
+        let parts = chunks(of: text, pieces: maxPieces, overlap: overlap)
         if parts.count <= 1 { return embed(pieceIDs: parts.first?.ids ?? []) }
         var mean = [Float](repeating: 0, count: dimension)
         for p in parts {
@@ -270,7 +278,7 @@ extension SemanticIndex {
                              shouldStop: () -> Bool = { false }) throws -> SemanticIndex? {
         guard overlap >= 0 && overlap < chunkPieces else { throw DataSearchError.badQuery("overlap must be 0..<chunk size") }
         let params = Parameters(corpusKey: corpus.contentKey, documentCount: corpus.documentCount, dimension: embedder.dimension,
-                                chunkPieces: min(chunkPieces, embedder.maxSequenceLength - 2), overlapPieces: overlap,
+                                chunkPieces: Self.chunkPieces(chunkPieces, for: embedder), overlapPieces: overlap,
                                 maxSequenceLength: embedder.maxSequenceLength, embedderName: embedder.name,
                                 embedderKey: embedder.fingerprint)
         let partial = URL(fileURLWithPath: url.path + ".partial")

@@ -45,7 +45,8 @@ public struct BertConfig: Sendable, Equatable {
         typeVocabulary = try int("type_vocab_size", 1...1024, default: 2)
         vocabulary = try int("vocab_size", 1...2_000_000)
         guard hidden % heads == 0 else { throw EmbedderError("config.json hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)") }
-        // The batched F32 product wants rows % 4 == 0 and cols % 16 == 0; BERT sizes all are.
+        // Every BERT size is a multiple of 16, and the AVX2 GEMM and GELU take whole 8-wide vectors on
+        // such sizes; others are refused rather than run on the scalar tails untested.
         guard hidden % 16 == 0, intermediate % 16 == 0 else {
             throw EmbedderError("config.json hidden_size \(hidden) and intermediate_size \(intermediate) must be multiples of 16")
         }

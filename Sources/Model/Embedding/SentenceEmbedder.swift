@@ -16,6 +16,8 @@ public final class SentenceEmbedder: @unchecked Sendable {
     public let normalize: Bool
     /// The most ids one sequence holds, [CLS] and [SEP] included (texts are cut to fit).
     public let maxSequenceLength: Int
+    /// The most word pieces one sequence holds besides [CLS] and [SEP].
+    public var maxPieces: Int { maxSequenceLength - 2 }
     public var dimension: Int { encoder.config.hidden }
     /// The folder's name, for messages and index headers.
     public var name: String { folder.lastPathComponent }
@@ -28,12 +30,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
             throw EmbedderError("no embedding model folder at \(folder.path) (`make embedder` fetches all-MiniLM-L6-v2 there)")
         }
         func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
-        func json(_ name: String, required: Bool) throws -> Any? {
+        /// An optional JSON file of the folder: nil when absent.
+        func json(_ name: String) throws -> Any? {
             let url = file(name)
-            guard fm.fileExists(atPath: url.path) else {
-                if required { throw EmbedderError("\(folder.path) has no \(name)") }
-                return nil
-            }
+            guard fm.fileExists(atPath: url.path) else { return nil }
             guard let data = try? Data(contentsOf: url), data.count <= 1 << 20,
                   let value = try? JSONSerialization.jsonObject(with: data) else {
                 throw EmbedderError("\(url.path) is not JSON of at most 1 MiB")
@@ -44,7 +44,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
         // Modules: Transformer, then Pooling, then Normalize (optional); nothing else.
         var poolingPath = "1_Pooling"
         var normalize = false
-        if let modules = try json("modules.json", required: false) {
+        if let modules = try json("modules.json") {
             guard let list = modules as? [[String: Any]] else { throw EmbedderError("modules.json is not a list of objects") }
             let types = list.map { ($0["type"] as? String ?? "?").split(separator: ".").last.map(String.init) ?? "?" }
             guard types.first == "Transformer", types.count >= 2, types[1] == "Pooling",
@@ -57,7 +57,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
         self.normalize = normalize
 
         var pooling = Pooling.mean
-        if let cfg = try json(poolingPath + "/config.json", required: false) {
+        if let cfg = try json(poolingPath + "/config.json") {
             guard let o = cfg as? [String: Any] else { throw EmbedderError("\(poolingPath)/config.json is not an object") }
             let modes = o.filter { $0.key.hasPrefix("pooling_mode_") && ($0.value as? Bool) == true && isJSONBool($0.value) }.map(\.key).sorted()
             switch modes {
@@ -82,7 +82,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
             throw EmbedderError("tokenizer.json has \(tokenizer.vocabulary.count) tokens but config.json vocab_size is \(config.vocabulary)")
         }
         var maxLength = config.maxPositions
-        if let st = try json("sentence_bert_config.json", required: false) as? [String: Any], let n = st["max_seq_length"] {
+        if let st = try json("sentence_bert_config.json") as? [String: Any], let n = st["max_seq_length"] {
             guard !isJSONBool(n), let m = n as? Int, m >= 3 else { throw EmbedderError("sentence_bert_config.json max_seq_length must be an integer >= 3") }
             maxLength = min(m, config.maxPositions)
         }
@@ -97,7 +97,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
 
     /// The embedding of `text` (cut to maxSequenceLength ids, as sentence-transformers cuts it).
     public func embed(_ text: String) -> [Float] {
-        embed(pieceIDs: tokenizer.pieces(text, limit: maxSequenceLength - 2).map(\.id))
+        embed(pieceIDs: tokenizer.pieces(text, limit: maxPieces).map(\.id))
     }
 
     /// The embedding of word pieces (without [CLS]/[SEP]; cut to fit).
@@ -113,7 +113,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
     }
 
     func sequence(_ pieceIDs: [Int32]) -> [Int32] {
-        [tokenizer.clsID] + pieceIDs.prefix(maxSequenceLength - 2) + [tokenizer.sepID]
+        [tokenizer.clsID] + pieceIDs.prefix(maxPieces) + [tokenizer.sepID]
     }
 
     /// Pooling (and normalisation) of hidden states [t][d].
