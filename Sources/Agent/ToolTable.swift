@@ -99,7 +99,7 @@ extension AuditTools {
                 let r = try index.search(query, limit: limit, mode: mode, semantic: semantic)
                 var text = "\(r.hits.count) of \(r.total) documents, nearest first (\(mode.rawValue))"
                 for h in r.hits {
-                    text += "\n\n\(h.id) [\(h.source)] \(hitScoreLine(h)): \(h.title)"
+                    text += "\n\n\(h.id) [\(h.source)] \(h.scoreSummary): \(h.title)"
                     text += "\n  " + (h.chunk.map { $0.text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ") } ?? h.snippet)
                 }
                 return (text, try encode(r))
@@ -313,12 +313,4 @@ func encode<T: Encodable>(_ value: T) throws -> [String: Any] {
 func encode<T: Encodable>(_ value: [T]) throws -> [[String: Any]] {
     let data = try JSONEncoder().encode(value)
     return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
-}
-
-/// "cosine 0.43" (and in hybrid mode the keyword rank) for a hit, in the tools' text.
-func hitScoreLine(_ h: DataSearchHit) -> String {
-    var parts: [String] = []
-    if let c = h.scores?.semantic { parts.append(String(format: "cosine %.3f", c)) }
-    if let r = h.scores?.bm25Rank { parts.append("keyword rank \(r)") }
-    return parts.joined(separator: ", ")
 }

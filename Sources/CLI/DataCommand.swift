@@ -112,23 +112,9 @@ struct DataSearchCommand: ParsableCommand {
         let noun = results.mode == .bm25 ? "match" : "ranked"
         printSafe("\(results.total) document\(results.total == 1 ? "" : "s") \(noun) \(results.query)  [\(results.mode.rawValue)]", terminator: "\n")
         for (rank, hit) in results.hits.enumerated() {
-            printSafe("\n\(rank + 1). \(hit.id)  [\(hit.source)]  \(Self.scoreLine(hit, mode: results.mode))", terminator: "\n")
+            printSafe("\n\(rank + 1). \(hit.id)  [\(hit.source)]  \(hit.scoreSummary)", terminator: "\n")
             printSafe("   \(hit.title)", terminator: "\n")
             printSafe("   " + Self.marked(hit.snippet, hit.highlights), terminator: "\n")
-        }
-    }
-
-    /// "score 1.234", or in hybrid mode the fused score with each ranking's score and rank.
-    static func scoreLine(_ hit: DataSearchHit, mode: DataSearchMode) -> String {
-        let s = hit.scores
-        switch mode {
-        case .bm25: return String(format: "bm25 %.3f", hit.score)
-        case .semantic: return String(format: "cosine %.3f", hit.score)
-        case .hybrid:
-            var parts = [String(format: "fused %.4f", hit.score)]
-            if let b = s?.bm25, let r = s?.bm25Rank { parts.append(String(format: "bm25 %.3f (#%d)", b, r)) }
-            if let c = s?.semantic, let r = s?.semanticRank { parts.append(String(format: "cosine %.3f (#%d)", c, r)) }
-            return parts.joined(separator: "  ")
         }
     }
 
@@ -250,10 +236,10 @@ struct DataIndexCommand: ParsableCommand {
         let embedder = try SentenceEmbedder(folder: embedderOption.folder, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let url = directory.appendingPathComponent(SemanticIndex.fileName)
         if let current = try? SemanticIndex.load(from: url), current.mismatch(corpus: index, embedder: embedder) == nil,
-           current.parameters.chunkPieces == min(chunk, embedder.maxSequenceLength - 2), current.parameters.overlapPieces == overlap {
+           current.parameters.chunkPieces == SemanticIndex.chunkPieces(chunk, for: embedder), current.parameters.overlapPieces == overlap {
             if !json { printSafe("\(url.path) is up to date: \(current.chunkCount) chunks of \(index.documentCount) documents", terminator: "\n") }
             return SemanticOut(path: url.path, documents: index.documentCount, chunks: current.chunkCount, pieces: 0,
-                               bytes: (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0,
+                               bytes: current.byteCount,
                                embedder: embedder.folder.path, seconds: 0, pieces_per_second: 0, resumed_documents: index.documentCount)
         }
         StopRequest.install()
@@ -266,7 +252,7 @@ struct DataIndexCommand: ParsableCommand {
             printNote("stopped after \(last.documentsDone) of \(last.documents) documents; the checkpoint \(url.path).partial is kept: run the same command again to resume")
             throw ExitCode(130)
         }
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        let bytes = built.byteCount
         let rate = last.seconds > 0 ? Double(last.pieces) / last.seconds : 0
         if !json {
             printSafe("wrote \(url.path): \(built.chunkCount) chunks of \(index.documentCount) documents, "

@@ -397,7 +397,8 @@ public final class App: @unchecked Sendable {
     /// the cursor in the pattern field. True when it refused.
     private func refuseInvalidPattern(_ pattern: String) -> Bool {
         guard !pattern.isEmpty else { return false }
-        if (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])) != nil {
+        // The same compilation the live match count uses.
+        if (try? MultiSample.compile(pattern)) != nil {
             return false
         } else {
             state.message = ("invalid pattern /\(pattern)/ (not a regular expression): nothing was run; fix it here", true)
@@ -659,14 +660,18 @@ public final class App: @unchecked Sendable {
         let lines = Screen.anchorsTop(state.pane) ? -up : up
         let layout = Screen.bodyLayout(state, pane: state.pane)
         let limit = max(0, layout.lines.count - layout.height)
-        func moved(_ offset: Int) -> Int { min(limit, max(0, offset + lines)) }
+        setScroll(min(limit, max(0, Screen.scrollOffset(state, state.pane) + lines)))
+    }
+
+    /// Sets the focused pane's scroll offset (from the top or the bottom, as the pane counts it).
+    private func setScroll(_ offset: Int) {
         switch state.pane {
-        case .chat: state.chat.scroll = moved(state.chat.scroll)
-        case .prefill: state.prefill.scroll = moved(state.prefill.scroll)
-        case .persona: state.persona.scroll = moved(state.persona.scroll)
-        case .notebook: state.notebook.scroll = moved(state.notebook.scroll)
-        case .data: state.data.scroll = moved(state.data.scroll)
-        case .features: state.features.scroll = moved(state.features.scroll)
+        case .chat: state.chat.scroll = offset
+        case .prefill: state.prefill.scroll = offset
+        case .persona: state.persona.scroll = offset
+        case .notebook: state.notebook.scroll = offset
+        case .data: state.data.scroll = offset
+        case .features: state.features.scroll = offset
         }
     }
 
@@ -681,13 +686,7 @@ public final class App: @unchecked Sendable {
         var offset = Screen.scrollOffset(state, state.pane)
         if line < offset { offset = line }
         if line >= offset + layout.height { offset = line - layout.height + 1 }
-        offset = min(offset, max(0, layout.lines.count - layout.height))
-        switch state.pane {
-        case .features: state.features.scroll = offset
-        case .data: state.data.scroll = offset
-        case .notebook: state.notebook.scroll = offset
-        default: break
-        }
+        setScroll(min(offset, max(0, layout.lines.count - layout.height)))
     }
 
     private func nextMatch(_ delta: Int) {
@@ -708,16 +707,7 @@ public final class App: @unchecked Sendable {
         let i = ((index % lines.count) + lines.count) % lines.count
         state.searchMatch[state.pane] = i
         // Put the match at the top of the view (offsets count from the top or the bottom by pane).
-        let fromBottom = Screen.anchorsTop(state.pane) ? lines[i] : max(0, layout.lines.count - lines[i] - layout.height)
-        switch state.pane {
-        case .chat: state.chat.scroll = fromBottom
-        case .prefill: state.prefill.scroll = fromBottom
-        case .persona: state.persona.scroll = fromBottom
-        case .notebook: state.notebook.scroll = fromBottom
-        case .data: state.data.scroll = fromBottom
-        case .features: state.features.scroll = fromBottom
-        default: break
-        }
+        setScroll(Screen.anchorsTop(state.pane) ? lines[i] : max(0, layout.lines.count - lines[i] - layout.height))
         state.message = ("match \(i + 1) of \(lines.count) (n/N)", false)
     }
 

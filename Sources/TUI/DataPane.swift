@@ -13,6 +13,9 @@ public struct DataPaneState: Sendable {
     /// Why semantic search is unavailable (no index, stale, no model), once the pane has looked.
     public var semanticProblem: String?
     public var results: DataSearchResults?
+
+    /// The mode the next search uses: the one chosen, else hybrid unless semantic search is unavailable.
+    public var effectiveMode: DataSearchMode { mode ?? (semanticProblem == nil ? .hybrid : .bm25) }
     public var selected = 0
     /// The document being read, if one is open, and the chunk of it that matched.
     public var open: CorpusDocument?
@@ -37,15 +40,11 @@ extension App {
         }
     }
 
-    /// The pane's mode as the next search will use it.
-    var dataMode: DataSearchMode {
-        state.data.mode ?? (state.data.semanticProblem == nil ? .hybrid : .bm25)
-    }
 
     /// `m`: bm25 -> semantic -> hybrid -> bm25.
     func cycleDataMode() {
         let all = DataSearchMode.allCases
-        let next = all[(all.firstIndex(of: dataMode)! + 1) % all.count]
+        let next = all[(all.firstIndex(of: state.data.effectiveMode)! + 1) % all.count]
         state.data.mode = next
         if next != .bm25, let problem = state.data.semanticProblem {
             state.message = ("mode \(next.rawValue): \(problem)", true)
@@ -177,7 +176,7 @@ extension App {
     }
 
     func dataEvidence() -> (title: String, text: String)? {
-        let mode = state.data.results?.mode.rawValue ?? dataMode.rawValue
+        let mode = state.data.results?.mode.rawValue ?? state.data.effectiveMode.rawValue
         if let doc = state.data.open {
             let query = state.data.results?.query ?? state.data.query.text
             var text = "query: \(query)\nmode: \(mode)\nsource: \(doc.source)\n"
@@ -186,7 +185,7 @@ extension App {
         }
         guard let results = state.data.results, results.hits.indices.contains(state.data.selected) else { return nil }
         let hit = results.hits[state.data.selected]
-        var text = "query: \(results.query)\nmode: \(mode)\nsource: \(hit.source)\ntitle: \(hit.title)\nscores: \(Screen.scoreSummary(hit))\n\n\(hit.snippet)"
+        var text = "query: \(results.query)\nmode: \(mode)\nsource: \(hit.source)\ntitle: \(hit.title)\nscores: \(hit.scoreSummary)\n\n\(hit.snippet)"
         if let chunk = hit.chunk, hit.highlights.isEmpty == false { text += "\n\nmatched chunk:\n\(chunk.text)" }
         return ("Search hit \(hit.id) for “\(results.query)” (\(mode), \(results.total) documents)", text)
     }
@@ -196,7 +195,7 @@ extension Screen {
     static func dataView(_ s: AppState, width: Int) -> PaneView {
         let d = s.data
         var v = PaneView()
-        let mode = d.mode ?? (d.semanticProblem == nil ? .hybrid : .bm25)
+        let mode = d.effectiveMode
         let syntax = mode == .semantic ? "plain text by meaning, source:NAME, -word" : "words, \"a phrase\", prefix*, -exclude, source:NAME"
         v.header.append(StyledLine([Span("Training data ", Style(.title)), Span("[\(mode.rawValue)\(d.mode == nil ? ", auto" : "")] ", Style(.accent)),
                                     Span("\(syntax) │ m mode, l like the last reply │ corpus: \(d.corpus.lastPathComponent)", Style(.dim))]))
@@ -215,7 +214,7 @@ extension Screen {
             for (i, hit) in results.hits.enumerated() {
                 let selected = i == d.selected
                 v.body.append(StyledLine([Span("\(i + 1). \(hit.title.isEmpty ? hit.id : hit.title)", Style(selected ? .selection : .accent, bold: true)),
-                                          Span("  \(hit.source) · \(hit.id) · \(scoreSummary(hit))", Style(.dim))]))
+                                          Span("  \(hit.source) · \(hit.id) · \(hit.scoreSummary)", Style(.dim))]))
                 if hit.highlights.isEmpty && hit.chunk != nil {
                     // Matched by meaning: the chunk that matched, marked as such.
                     v.body += Wrap.lines(StyledLine([Span("≈ ", Style(.accent)), Span(hit.snippet, Style(.normal))]), width: width, indent: "  ")
@@ -232,15 +231,6 @@ extension Screen {
         v.bottom = lines
         v.cursor = cursor
         return v
-    }
-
-    /// "bm25 4.49 #3 · cosine 0.43 #1" (what the hit has), or the score alone.
-    static func scoreSummary(_ hit: DataSearchHit) -> String {
-        var parts: [String] = []
-        if let b = hit.scores?.bm25 { parts.append(String(format: "bm25 %.2f", b) + (hit.scores?.bm25Rank.map { " #\($0)" } ?? "")) }
-        if let c = hit.scores?.semantic { parts.append(String(format: "cosine %.2f", c) + (hit.scores?.semanticRank.map { " #\($0)" } ?? "")) }
-        if parts.count > 1 { parts.insert(String(format: "fused %.4f", hit.score), at: 0) }
-        return parts.isEmpty ? String(format: "%.2f", hit.score) : parts.joined(separator: " · ")
     }
 
     /// An open document's lines, the matched chunk (offsets in the searchable text: title line, then

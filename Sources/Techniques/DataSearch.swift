@@ -174,6 +174,18 @@ public struct DataSearchHit: Codable, Sendable, Equatable {
     }
 }
 
+extension DataSearchHit {
+    /// "bm25 4.49 #3 · cosine 0.43 #1", with the fused score first when both rankings hold the hit,
+    /// or the score alone when the hit carries no rankings: the CLI's, the TUI's and the agent's text.
+    public var scoreSummary: String {
+        var parts: [String] = []
+        if let b = scores?.bm25 { parts.append(String(format: "bm25 %.2f", b) + (scores?.bm25Rank.map { " #\($0)" } ?? "")) }
+        if let c = scores?.semantic { parts.append(String(format: "cosine %.2f", c) + (scores?.semanticRank.map { " #\($0)" } ?? "")) }
+        if parts.count > 1 { parts.insert(String(format: "fused %.4f", score), at: 0) }
+        return parts.isEmpty ? String(format: "%.2f", score) : parts.joined(separator: " · ")
+    }
+}
+
 /// A hit's place in each ranking: BM25's score, the best chunk's cosine, and their 1-based ranks.
 public struct HitScores: Codable, Sendable, Equatable {
     public var bm25: Double?
