@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSignals
 import Foundation
+import TUI
 import Model
 import Techniques
 import Workbench
@@ -10,7 +11,7 @@ struct WorkbenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workbench",
         abstract: "An alignment-auditing workbench: run a language model in-process and probe it for hidden objectives.",
-        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, DataCommand.self, GameCommand.self, OrganismCommand.self, MCPCommand.self],
+        subcommands: [TUICommand.self, Interactive.self, Tokenize.self, Logits.self, Complete.self, Chat.self, Activations.self, Features.self, Steer.self, Fuzz.self, PersonaCommand.self, Bench.self, Models.self, SAE.self, NotebookCommand.self, Keys.self, DataCommand.self, GameCommand.self, OrganismCommand.self, MCPCommand.self],
         defaultSubcommand: TUICommand.self
     )
 
@@ -286,6 +287,23 @@ struct Chat: ParsableCommand {
         } else if let summary = set.matchSummary {
             printSafe(summary + "\n")
         }
+    }
+}
+
+/// The workbench's keys as a Markdown table, made from the panes' bindings (the README carries it).
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print every key of the TUI as a Markdown table (from the panes' bindings; the README's table is this output).")
+    @Option(name: .customLong("update-readme"), help: "Write the table into this README between its key-table markers instead of printing it.")
+    var readme: String?
+
+    func run() throws {
+        guard let readme else { return print(KeyTable.markdown, terminator: "") }
+        let text = try String(contentsOfFile: readme, encoding: .utf8)
+        guard let updated = KeyTable.replace(in: text) else {
+            throw ValidationError("\(readme) has no key-table markers (\(KeyTable.beginMarker) ... \(KeyTable.endMarker))")
+        }
+        try updated.write(toFile: readme, atomically: true, encoding: .utf8)
     }
 }
 

@@ -37,6 +37,8 @@ public final class App: @unchecked Sendable {
         var semanticStamp: Date?
     }
     private let backgroundQueue = DispatchQueue(label: "workbench.background", qos: .userInitiated)
+    /// Every session-file read and write after the start runs here, never on the UI thread.
+    private let notebookQueue = DispatchQueue(label: "workbench.notebook", qos: .userInitiated)
     private let backgroundState = BackgroundState()
 
     /// Runs `work` off the update loop (searching, loading an index); the closure it returns is
@@ -54,6 +56,7 @@ public final class App: @unchecked Sendable {
 
     public func setFeatureTools(_ tools: FeatureTools?, problem: String? = nil, engineNote: String? = nil) {
         featureTools = tools
+        state.features.labels = tools?.labels ?? [:]
         state.features.engineNote = engineNote
         state.features.available = tools != nil
         if let tools {
@@ -152,8 +155,7 @@ public final class App: @unchecked Sendable {
             case .enter:
                 state.overlay = .none
                 state.search[state.pane] = field.text.isEmpty ? nil : field.text
-                state.searchMatch[state.pane] = 0
-                jumpToMatch(0)
+                state.scrollRequest = .match(0)
             default:
                 if field.handle(key) {
                     state.overlay = .search(field)
@@ -171,168 +173,110 @@ public final class App: @unchecked Sendable {
         }
     }
 
-    var paneHasInput: Bool {
-        switch state.pane {
-        case .chat, .prefill, .persona: return true
-        case .notebook: return state.notebook.editing != .none
-        case .data: return state.data.open == nil
-        case .features: return state.features.available
-        }
-    }
+    var paneHasInput: Bool { Screen.paneAcceptsInput(state) }
 
     func switchTo(_ pane: Pane) {
         state.pane = pane
         state.overlay = .none
-        if pane == .notebook { reloadNotebook() }
+        if pane == .notebook { perform([.reloadNotebook]) }
         // Switching keeps the mode: from a field (Alt-digit) into the new pane's field, from bare
         // keys (digits, Tab) to bare keys, so `?`, `:` and `/` keep working after a switch.
         if !paneHasInput || pane == .notebook { state.focus = .normal }
     }
 
+    /// A key while typing in the pane's field.
     private func handleInput(_ key: Key) {
-        switch key {
-        case .escape:
+        if key == .escape {
             if state.isGenerating { cancelGeneration() }
-            if state.pane == .notebook { state.notebook.editing = .none }
+            if state.pane == .notebook { perform(state.notebook.leave()) }
             state.focus = .normal
-        case .enter:
-            submit()
-        case .tab:
-            nextField()
-        default:
-            editFocusedField(key)
+            return
         }
-    }
-
-    private func handleNormal(_ key: Key) {
+        if state.pane == .notebook { return perform(state.notebook.edit(key)) }
         switch key {
-        case .escape:
-            if state.isGenerating { cancelGeneration() }
-        case .char(let c) where c.wholeNumberValue.map({ (1...6).contains($0) }) == true:
-            switchTo(Pane(rawValue: c.wholeNumberValue!)!)
-        case .tab: switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
-        case .backTab: switchTo(Pane(rawValue: (state.pane.rawValue + 4) % 6 + 1)!)
-        case .char("?"): openHelp()
-        case .char(":"):
-            state.overlay = .palette(TextField())
-            state.paletteCandidates = []
-        case .char("/"): state.overlay = .search(TextField(state.search[state.pane] ?? ""))
-        case .char("q"): state.shouldQuit = true
-        case .char("n"): nextMatch(+1)
-        case .char("N"): nextMatch(-1)
-        case .char("p"): pin()
-        case .enter where state.pane == .data && state.data.results != nil:
-            dataKey(.enter)
-        case .char("i"), .enter:
-            if state.pane == .notebook, key == .enter { editSelectedNote() } else if paneHasInput || state.pane == .notebook {
-                if state.pane != .notebook { state.focus = .input }
-                // `i` goes to the pane's main field, and says which field takes the typing.
-                if key == .char("i") {
-                    if state.pane == .persona { state.persona.field = .text }
-                    if state.pane == .prefill { state.prefill.field = .prefill }
-                }
-                if let name = focusedFieldName { state.message = ("typing into \(name) (Tab: next field, Esc: leave)", false) }
-            }
-        case .up, .char("k"):
-            if state.pane == .features { moveFeatureSelection(-1) } else if state.pane == .notebook { moveNoteSelection(-1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(-1) } else { scroll(+1); return }
-            keepSelectionInView()
-        case .down, .char("j"):
-            if state.pane == .features { moveFeatureSelection(+1) } else if state.pane == .notebook { moveNoteSelection(+1) } else if state.pane == .data && state.data.open == nil { moveDataSelection(+1) } else { scroll(-1); return }
-            keepSelectionInView()
-        case .pageUp, .ctrl("b"): scroll(+max(1, state.height - 6))
-        case .pageDown, .ctrl("f"): scroll(-max(1, state.height - 6))
-        case .char("g"), .home: scroll(+1_000_000)
-        case .char("G"), .end: scrollToBottom()
-        case .char("+"): adjustTemperature(+0.1)
-        case .char("-"): adjustTemperature(-0.1)
+        case .enter: submit()
+        case .tab: nextField()
         default:
-            paneKey(key)
+            switch state.pane {
+            case .chat: _ = state.chat.input.handle(key)
+            case .prefill: state.prefill.edit(key)
+            case .persona: state.persona.edit(key)
+            case .data: _ = state.data.query.handle(key)
+            case .features:
+                if state.features.field == .prompt { _ = state.features.prompt.handle(key) } else { _ = state.features.query.handle(key) }
+            case .notebook: break
+            }
         }
     }
 
-    private func paneKey(_ key: Key) {
-        switch (state.pane, key) {
-        case (.chat, .char("r")): regenerate()
-        case (.chat, .char("e")): editTurn()
-        case (.chat, .char("[")): selectTurn(-1)
-        case (.chat, .char("]")): selectTurn(+1)
-        case (.chat, .char("b")): nextBranch()
-        case (.chat, .char("s")):
-            state.chat.editingSystem = true
-            state.chat.input.set(state.chat.system)
-            state.focus = .input
-        case (.chat, .char("x")): newConversation()
-        case (.chat, .char("S")): sampleReply()
-        case (.chat, .char("f")), (.prefill, .char("f")), (.persona, .char("f")): focusPattern()
-        case (.prefill, .char("l")): choosePrefill(+1)
-        case (.prefill, .char("L")): choosePrefill(-1)
-        case (.prefill, .char("v")): state.prefill.layout = state.prefill.layout == .list ? .columns : .list
-        case (.persona, .char("v")): state.persona.layout = state.persona.layout == .list ? .columns : .list
-        case (.persona, .char("m")):
-            guard !refuseWhileBusy() else { return }
-            let all = PersonaMode.allCases
-            state.persona.mode = all[(all.firstIndex(of: state.persona.mode)! + 1) % all.count]
-            state.persona.run = nil  // the old mode's samples are not this mode's
-        case (.prefill, .char("R")), (.persona, .char("R")): submit()
-        case (.notebook, .char("a")): startEditing(.note(.note))
-        case (.notebook, .char("h")): startEditing(.note(.hypothesis))
-        case (.notebook, .char("R")): startEditing(.rootCause)
-        case (.notebook, .char("B")): startEditing(.behaviours)
-        case (.notebook, .char("D")): deleteSelectedNote()
-        case (.notebook, .char("e")): editSelectedNote()
-        case (.notebook, .char("o")):
-            guard state.notebook.entries.indices.contains(state.notebook.selected) else { return }
-            state.notebook.detail = true
-            state.notebook.scroll = 0
-        case (.notebook, .char("x")):
-            state.notebook.detail = false
-            keepSelectionInView()
-        case (.notebook, .char("l")):
-            guard state.notebook.entries.indices.contains(state.notebook.selected) else { return }
-            let e = state.notebook.entries[state.notebook.selected]
-            dataSearchLike(e.text, label: "notebook entry “\(e.title.prefix(40))”")
-        case (.data, _): dataKey(key)
-        case (.features, _): featuresKey(key)
-        case (_, .char(let c)) where !c.isWhitespace:
+    /// A bare key: a digit switches panes, then the pane's own bindings, then the global ones.
+    private func handleNormal(_ key: Key) {
+        if case .char(let c) = key, let n = c.wholeNumberValue, let pane = Pane(rawValue: n) { return switchTo(pane) }
+        let s = state
+        switch state.pane {
+        case .chat: if let a = ChatState.action(for: key, s) { return dispatch(a, in: \.chat) }
+        case .prefill: if let a = PrefillState.action(for: key, s) { return dispatch(a, in: \.prefill) }
+        case .persona: if let a = PersonaState.action(for: key, s) { return dispatch(a, in: \.persona) }
+        case .features: if let a = FeaturesPaneState.action(for: key, s) { return dispatch(a, in: \.features) }
+        case .notebook: if let a = NotebookState.action(for: key, s) { return dispatch(a, in: \.notebook) }
+        case .data: if let a = DataPaneState.action(for: key, s) { return dispatch(a, in: \.data) }
+        }
+        if let binding = Bindings.global.first(where: { $0.applies(key, s) }) { return global(binding.action) }
+        switch key {
+        case .char(let c) where !c.isWhitespace:
             state.message = ("\(c) does nothing in \(state.pane.title) (? lists its keys; i to type)", false)
-        case (_, .alt(let c)):
+        case .alt(let c):
             // Esc and a key typed fast arrive as Alt+key: say so rather than do nothing.
             state.message = ("Alt-\(c) is not bound (Esc then \(c) typed too fast reads as Alt-\(c): pause after Esc)", false)
         default: break
         }
     }
 
-    // MARK: fields
+    /// Applies a pane's action to its state and runs the effects it returns.
+    func dispatch<P: PaneModel>(_ action: P.Action, in path: WritableKeyPath<AppState, P>) {
+        let snapshot = state
+        perform(state[keyPath: path].update(action, snapshot))
+    }
 
-    private func editFocusedField(_ key: Key) {
-        switch state.pane {
-        case .chat:
-            _ = state.chat.input.handle(key)
-        case .prefill:
-            switch state.prefill.field {
-            case .user: _ = state.prefill.user.handle(key)
-            case .prefill: _ = state.prefill.prefill.handle(key)
-            case .pattern: _ = state.prefill.pattern.handle(key)
-            }
-        case .persona:
-            switch state.persona.field {
-            case .text: _ = state.persona.text.handle(key)
-            case .pattern: _ = state.persona.pattern.handle(key)
-            }
-        case .notebook:
-            _ = state.notebook.input.handle(key)
-        case .data:
-            _ = state.data.query.handle(key)
-        case .features:
-            if state.features.field == .prompt { _ = state.features.prompt.handle(key) } else { _ = state.features.query.handle(key) }
-        default: break
+    private func global(_ action: GlobalAction) {
+        switch action {
+        case .cancel: if state.isGenerating { cancelGeneration() }
+        case .focusInput:
+            guard paneHasInput else { return }
+            state.focus = .input
+            // `i` goes to the pane's main field, and says which field takes the typing.
+            if state.pane == .persona { state.persona.field = .text }
+            if state.pane == .prefill { state.prefill.field = .prefill }
+            if let name = focusedFieldName { state.message = ("typing into \(name) (Tab: next field, Esc: leave)", false) }
+        case .help: openHelp()
+        case .palette:
+            state.overlay = .palette(TextField())
+            state.paletteCandidates = []
+        case .search: state.overlay = .search(TextField(state.search[state.pane] ?? ""))
+        case .quit: state.shouldQuit = true
+        case .nextMatch, .previousMatch:
+            guard state.search[state.pane] != nil else { return }
+            state.scrollRequest = .match((state.searchMatch[state.pane] ?? 0) + (action == .nextMatch ? 1 : -1))
+        case .pin: pin()
+        case .scrollUp: scroll(+1)
+        case .scrollDown: scroll(-1)
+        case .pageUp: scroll(+max(1, state.height - 6))
+        case .pageDown: scroll(-max(1, state.height - 6))
+        case .top: state.scrollRequest = .start
+        case .bottom: state.scrollRequest = .end
+        case .warmer, .cooler:
+            guard var s = state.settings(of: state.pane) else { return }
+            s.temperature = max(0, min(2, ((s.temperature + (action == .warmer ? 0.1 : -0.1)) * 10).rounded() / 10))
+            state.setSettings(s, of: state.pane)
+        case .nextPane: switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
+        case .previousPane: switchTo(Pane(rawValue: (state.pane.rawValue + 4) % 6 + 1)!)
         }
     }
 
     private func nextField() {
         switch state.pane {
         case .prefill:
-            let order: [PrefillState.Field] = [.user, .prefill, .pattern]
+            let order = PrefillState.fields
             state.prefill.field = order[(order.firstIndex(of: state.prefill.field)! + 1) % order.count]
         case .persona:
             state.persona.field = state.persona.field == .text ? .pattern : .text
@@ -341,6 +285,19 @@ public final class App: @unchecked Sendable {
         default:
             // Panes with one field: Tab moves on to the next pane, as outside a field.
             switchTo(Pane(rawValue: state.pane.rawValue % 6 + 1)!)
+        }
+    }
+
+    /// Enter in a field: the pane's submit.
+    private func submit() {
+        let snapshot = state
+        switch state.pane {
+        case .chat: perform(state.chat.submit(snapshot))
+        case .prefill: dispatch(PrefillState.Action.run, in: \.prefill)
+        case .persona: dispatch(PersonaState.Action.run, in: \.persona)
+        case .notebook: perform(state.notebook.save())
+        case .data: dataSubmit()
+        case .features: perform(state.features.submit())
         }
     }
 
@@ -384,107 +341,48 @@ public final class App: @unchecked Sendable {
     /// The name of the field that takes the typing in a pane with several, for the status line.
     var focusedFieldName: String? {
         switch state.pane {
-        case .prefill:
-            switch state.prefill.field { case .user: return "User"; case .prefill: return "Prefill"; case .pattern: return "Pattern" }
-        case .persona:
-            return state.persona.field == .text ? "the text" : "Pattern"
-        default:
-            return nil
+        case .prefill: return state.prefill.fieldName
+        case .persona: return state.persona.fieldName
+        default: return nil
         }
     }
 
-    /// Refuses a run whose match pattern is not a regular expression, before anything runs, and puts
-    /// the cursor in the pattern field. True when it refused.
-    private func refuseInvalidPattern(_ pattern: String) -> Bool {
-        guard !pattern.isEmpty else { return false }
-        // The same compilation the live match count uses.
-        if (try? MultiSample.compile(pattern)) != nil {
-            return false
-        } else {
-            state.message = ("invalid pattern /\(pattern)/ (not a regular expression): nothing was run; fix it here", true)
-            focusPattern()
-            return true
-        }
-    }
+    // MARK: effects
 
-    private func focusPattern() {
-        switch state.pane {
-        case .prefill: state.prefill.field = .pattern
-        case .persona: state.persona.field = .pattern
-        case .chat:
-            state.chat.editingSystem = false
-            state.chat.input.set("")
-            state.message = ("type a pattern with :pattern REGEX (counts the samples of S)", false)
-            return
-        default: return
-        }
-        state.focus = .input
-    }
-
-    private func submit() {
-        switch state.pane {
-        case .chat:
-            if state.chat.editingSystem {
-                state.chat.system = state.chat.input.text
-                state.chat.editingSystem = false
-                state.chat.input.set("")
-                state.message = (state.chat.system.isEmpty ? "system prompt cleared (the template's own applies)"
-                                 : "system prompt set for the next reply; the field now takes your message", false)
-                return
+    /// Runs what a pane's update asked for.
+    func perform(_ effects: [Effect]) {
+        for effect in effects {
+            switch effect {
+            case .message(let text, let error): state.message = (text, error)
+            case .focus(let f): state.focus = f
+            case .generate(let technique, let settings, let samples): start(technique, settings: settings, samples: samples)
+            case .cancelGeneration: cancelGeneration()
+            case .write(let w): write(w)
+            case .reloadNotebook: reloadNotebook()
+            case .switchTo(let pane): switchTo(pane)
+            case .searchLike(let text, let label): dataSearchLike(text, label: label)
+            case .dataSearch: dataSubmit()
+            case .openDocument(let id, let chunk): openDocument(id: id, chunk: chunk)
+            case .features(let request): run(request)
+            case .keepSelectionInView: state.scrollRequest = .selection
+            case .save(let pane): autosave(pane)
+            case .clearContext: state.contextByPane[state.pane] = 0
             }
-            let text = state.chat.input.text
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
-            guard !refuseWhileBusy() else { return }
-            state.chat.turns.append(ChatMessage(role: "user", content: text))
-            state.chat.input.set("")
-            state.chat.samples = nil
-            state.chat.scroll = 0
-            replyToLastTurn(samples: 1)
-        case .prefill:
-            guard !refuseWhileBusy(), !refuseInvalidPattern(state.prefill.pattern.text) else { return }
-            let p = state.prefill
-            if p.user.text.isEmpty { state.message = ("write the user's message first", true); return }
-            state.prefill.run = SampleRun(count: p.settings.samples, seed: p.settings.seed)
-            state.prefill.scroll = 0
-            start(.chat(messages: [ChatMessage(role: "user", content: p.user.text)], system: nil, prefill: p.prefill.text),
-                  pane: .prefill, settings: p.settings, samples: p.settings.samples)
-        case .persona:
-            guard !refuseWhileBusy(), !refuseInvalidPattern(state.persona.pattern.text) else { return }
-            let p = state.persona
-            state.persona.run = SampleRun(count: p.settings.samples, seed: p.settings.seed)
-            state.persona.scroll = 0
-            start(.persona(mode: p.mode, conversation: state.chat.turns, system: state.chat.system.isEmpty ? nil : state.chat.system,
-                           text: p.text.text),
-                  pane: .persona, settings: p.settings, samples: p.settings.samples)
-        case .notebook:
-            saveNotebookEdit()
-        case .data:
-            dataSubmit()
-        case .features:
-            featuresSubmit()
-        default:
-            break
         }
     }
 
     // MARK: generation
 
-    private func refuseWhileBusy() -> Bool {
-        guard let running = state.running else { return false }
-        state.message = ("the model is busy in \(running.pane.title): Esc cancels it", true)
-        return true
-    }
-
-    private func start(_ technique: GenerationJob.Technique, pane: Pane, settings: PaneSettings, samples: Int) {
+    private func start(_ technique: GenerationJob.Technique, settings: PaneSettings, samples: Int) {
         guard let runner else {
             state.message = ("no model loaded", true)
             return
         }
         let id = state.nextJob
         state.nextJob += 1
-        state.running = (id, pane)
+        state.running = (id, state.pane)
         state.tokensPerSecond = nil
-        let job = GenerationJob(id: id, origin: pane.origin, technique: technique, settings: settings.generation, samples: samples)
+        let job = GenerationJob(id: id, origin: state.pane.origin, technique: technique, settings: settings.generation, samples: samples)
         runner.start(job) { [weak self] event in self?.post(event) }
     }
 
@@ -493,95 +391,23 @@ public final class App: @unchecked Sendable {
         state.message = ("cancelling…", false)
     }
 
-    private func replyToLastTurn(samples: Int) {
-        let c = state.chat
-        if samples == 1 {
-            state.chat.streaming = ""
-        } else {
-            state.chat.samples = SampleRun(count: samples, seed: c.settings.seed)
-        }
-        start(.chat(messages: c.turns, system: c.system.isEmpty ? nil : c.system, prefill: ""),
-              pane: .chat, settings: c.settings, samples: samples)
-    }
-
-    private func regenerate() {
-        guard !refuseWhileBusy() else { return }
-        guard let lastUser = state.chat.turns.lastIndex(where: { $0.role == "user" }) else {
-            state.message = ("nothing to regenerate", true)
-            return
-        }
-        if lastUser < state.chat.turns.count - 1 {
-            state.chat.branches.append(state.chat.turns)
-        }
-        state.chat.turns.removeSubrange((lastUser + 1)...)
-        state.chat.settings.seed &+= 1
-        state.chat.samples = nil
-        replyToLastTurn(samples: 1)
-    }
-
-    private func sampleReply() {
-        guard !refuseWhileBusy() else { return }
-        guard state.chat.turns.last?.role == "user" || state.chat.turns.last?.role == "assistant" else {
-            state.message = ("send a message first", true)
-            return
-        }
-        if state.chat.turns.last?.role == "assistant" {
-            // Sample alternatives to the last reply, leaving the conversation as it is.
-            state.chat.branches.append(state.chat.turns)
-            state.chat.turns.removeLast()
-        }
-        replyToLastTurn(samples: max(2, state.chat.settings.samples == 1 ? 8 : state.chat.settings.samples))
-    }
-
+    /// A generation event, given to the pane whose job it is.
     private func apply(_ event: GenerationEvent) {
-        switch event {
-        case .text(let job, let sample, let piece):
-            guard let running = state.running, running.job == job else { return }
-            switch running.pane {
-            case .chat:
-                if state.chat.samples != nil { state.chat.samples!.texts[sample] += piece } else { state.chat.streaming? += piece }
-            case .prefill: state.prefill.run?.texts[sample] += piece
-            case .persona: state.persona.run?.texts[sample] += piece
-            default: break
-            }
-        case .progress(let job, let tps, let used):
-            guard let running = state.running, running.job == job else { return }
+        guard let running = state.running, running.job == event.job else { return }
+        if case .progress(_, let tps, let used) = event {
             if tps > 0 { state.tokensPerSecond = tps }
             state.contextByPane[running.pane] = used
-        case .sampleFinished(let job, let sample, let record):
-            guard let running = state.running, running.job == job else { return }
-            switch running.pane {
-            case .chat:
-                if state.chat.samples != nil {
-                    state.chat.samples!.texts[sample] = record.text
-                    state.chat.samples!.finished[sample] = true
-                    state.chat.samples!.prompt = record.prompt
-                }
-            case .prefill:
-                state.prefill.run?.texts[sample] = record.text
-                state.prefill.run?.finished[sample] = true
-                state.prefill.run?.prompt = record.prompt
-            case .persona:
-                state.persona.run?.texts[sample] = record.text
-                state.persona.run?.finished[sample] = true
-                state.persona.run?.prompt = record.prompt
-            default: break
-            }
-        case .finished(let job, let error):
-            guard let running = state.running, running.job == job else { return }
+            return
+        }
+        switch running.pane {
+        case .chat: state.chat.apply(event)
+        case .prefill: state.prefill.run?.apply(event)
+        case .persona: state.persona.run?.apply(event)
+        default: break
+        }
+        if case .finished(_, let error) = event {
             state.running = nil
             state.tokensPerSecond = nil
-            switch running.pane {
-            case .chat: state.chat.samples?.stop()
-            case .prefill: state.prefill.run?.stop()
-            case .persona: state.persona.run?.stop()
-            default: break
-            }
-            if running.pane == .chat, let text = state.chat.streaming {
-                state.chat.streaming = nil
-                if error == nil { state.chat.turns.append(ChatMessage(role: "assistant", content: text)) }
-                state.chat.settings.seed &+= 1
-            }
             if let error {
                 state.message = ("generation failed: \(error)", true)
             } else if state.message?.text == "cancelling…" {
@@ -591,76 +417,16 @@ public final class App: @unchecked Sendable {
         }
     }
 
-    // MARK: chat turns and branches
+    // MARK: scrolling
 
-    private func selectTurn(_ delta: Int) {
-        let n = state.chat.turns.count
-        guard n > 0 else { return }
-        let current = state.chat.selectedTurn ?? n
-        state.chat.selectedTurn = min(max(0, current + delta), n - 1)
-    }
-
-    /// Loads the selected (or last) user turn into the input; sending it starts a new branch from there.
-    private func editTurn() {
-        guard !refuseWhileBusy() else { return }
-        let turns = state.chat.turns
-        guard let index = state.chat.selectedTurn.flatMap({ turns.indices.contains($0) && turns[$0].role == "user" ? $0 : nil })
-                ?? turns.lastIndex(where: { $0.role == "user" }) else {
-            state.message = ("no user turn to edit", true)
-            return
-        }
-        state.chat.branches.append(turns)
-        state.chat.input.set(turns[index].content)
-        state.chat.turns.removeSubrange(index...)
-        state.chat.selectedTurn = nil
-        state.chat.samples = nil
-        state.focus = .input
-        state.message = ("editing turn \(index + 1): Enter sends it as a new branch (b switches branches)", false)
-    }
-
-    private func nextBranch() {
-        guard !state.chat.branches.isEmpty, !refuseWhileBusy() else {
-            state.message = ("no other branch", false)
-            return
-        }
-        let current = state.chat.turns
-        state.chat.turns = state.chat.branches.removeFirst()
-        state.chat.branches.append(current)
-        state.chat.samples = nil
-        state.chat.selectedTurn = nil
-    }
-
-    private func newConversation() {
-        guard !refuseWhileBusy() else { return }
-        if !state.chat.turns.isEmpty { state.chat.branches.append(state.chat.turns) }
-        state.chat.turns = []
-        state.chat.samples = nil
-        state.chat.transcriptArtifact = nil
-        state.contextByPane[.chat] = 0
-        state.message = ("new conversation (the old one is a branch: b)", false)
-    }
-
-    private func choosePrefill(_ delta: Int) {
-        let lib = PrefillLibrary.playbook
-        state.prefill.libraryIndex = (state.prefill.libraryIndex + delta + lib.count) % lib.count
-        state.prefill.prefill.set(lib[state.prefill.libraryIndex].text)
-    }
-
-    private func adjustTemperature(_ delta: Float) {
-        guard var s = state.settings(of: state.pane) else { return }
-        s.temperature = max(0, min(2, ((s.temperature + delta) * 10).rounded() / 10))
-        state.setSettings(s, of: state.pane)
-    }
-
-    // MARK: scrolling and search
-
-    /// `lines` > 0 moves the view up (towards the start of the text).
+    /// `lines` > 0 moves the view up (towards the start of the text). The offset is clamped to the
+    /// pane's length as last drawn (`frame`); a pane not drawn yet is clamped when it is.
     private func scroll(_ up: Int) {
+        let pane = state.pane
         // Top-anchored panes count their offset from the top, the others from the bottom.
-        let lines = Screen.anchorsTop(state.pane) ? -up : up
-        let layout = Screen.bodyLayout(state, pane: state.pane)
-        let limit = max(0, layout.lines.count - layout.height)
-        setScroll(min(limit, max(0, Screen.scrollOffset(state, state.pane) + lines)))
+        let lines = Screen.anchorsTop(pane) ? -up : up
+        let limit = state.viewports[pane].map { max(0, $0.lines - $0.height) } ?? Int.max / 4
+        setScroll(min(limit, max(0, min(limit, Screen.scrollOffset(state, pane)) + lines)))
     }
 
     /// Sets the focused pane's scroll offset (from the top or the bottom, as the pane counts it).
@@ -675,40 +441,49 @@ public final class App: @unchecked Sendable {
         }
     }
 
-    private func scrollToBottom() { scroll(-1_000_000) }
-
-    /// After j/k in a list (Features, Data, Notebook): scroll just enough that the selected item's
-    /// line is on screen (these panes count their offset from the top).
-    func keepSelectionInView() {
-        if state.pane == .notebook && state.notebook.detail { state.notebook.scroll = 0; return }   // the next entry, from its top
-        let layout = Screen.bodyLayout(state, pane: state.pane)
-        guard Screen.anchorsTop(state.pane), let line = Screen.selectedLine(layout.lines), layout.height > 0 else { return }
-        var offset = Screen.scrollOffset(state, state.pane)
-        if line < offset { offset = line }
-        if line >= offset + layout.height { offset = line - layout.height + 1 }
-        setScroll(min(offset, max(0, layout.lines.count - layout.height)))
-    }
-
-    private func nextMatch(_ delta: Int) {
-        guard state.search[state.pane] != nil else { return }
-        let current = state.searchMatch[state.pane] ?? 0
-        jumpToMatch(current + delta)
-    }
-
-    /// Scrolls the pane so that match `index` (wrapping around) is in view.
-    private func jumpToMatch(_ index: Int) {
-        guard let query = state.search[state.pane] else { return }
-        let layout = Screen.bodyLayout(state, pane: state.pane)
-        let lines = layout.lines.enumerated().filter { $0.element.plain.range(of: query, options: .caseInsensitive) != nil }.map(\.offset)
-        guard !lines.isEmpty else {
-            state.message = ("no match for “\(query)”", true)
-            return
+    /// The screen for the current state. Scroll requests that need the laid-out pane (to the end,
+    /// to the selection, to a search match) are resolved here, once per frame, and the pane's length
+    /// is kept for the next scroll keys: the update step never lays a pane out.
+    public func frame() -> CellBuffer {
+        let pane = state.pane
+        if state.width >= Screen.minWidth, state.height >= Screen.minHeight {
+            let layout = Screen.bodyLayout(state, pane: pane)
+            let limit = max(0, layout.lines.count - layout.height)
+            if let request = state.scrollRequest { resolve(request, layout) }
+            state.scrollRequest = nil
+            setScroll(min(limit, Screen.scrollOffset(state, pane)))
+            state.viewports[pane] = Viewport(lines: layout.lines.count, height: layout.height)
         }
-        let i = ((index % lines.count) + lines.count) % lines.count
-        state.searchMatch[state.pane] = i
-        // Put the match at the top of the view (offsets count from the top or the bottom by pane).
-        setScroll(Screen.anchorsTop(state.pane) ? lines[i] : max(0, layout.lines.count - lines[i] - layout.height))
-        state.message = ("match \(i + 1) of \(lines.count) (n/N)", false)
+        return Screen.render(state)
+    }
+
+    private func resolve(_ request: ScrollRequest, _ layout: (lines: [StyledLine], height: Int)) {
+        let pane = state.pane
+        let top = Screen.anchorsTop(pane)
+        let limit = max(0, layout.lines.count - layout.height)
+        switch request {
+        case .start: setScroll(top ? 0 : limit)
+        case .end: setScroll(top ? limit : 0)
+        case .selection:
+            // Scroll just enough that the selected item's line is on screen (lists count from the top).
+            guard top, let line = Screen.selectedLine(layout.lines), layout.height > 0 else { return }
+            var offset = Screen.scrollOffset(state, pane)
+            if line < offset { offset = line }
+            if line >= offset + layout.height { offset = line - layout.height + 1 }
+            setScroll(min(offset, limit))
+        case .match(let index):
+            guard let query = state.search[pane] else { return }
+            let lines = layout.lines.enumerated().filter { $0.element.plain.range(of: query, options: .caseInsensitive) != nil }.map(\.offset)
+            guard !lines.isEmpty else {
+                state.message = ("no match for “\(query)”", true)
+                return
+            }
+            let i = ((index % lines.count) + lines.count) % lines.count
+            state.searchMatch[pane] = i
+            // Put the match at the top of the view (offsets count from the top or the bottom by pane).
+            setScroll(top ? lines[i] : max(0, layout.lines.count - lines[i] - layout.height))
+            state.message = ("match \(i + 1) of \(lines.count) (n/N)", false)
+        }
     }
 
     // MARK: commands (`:`)
@@ -727,6 +502,7 @@ public final class App: @unchecked Sendable {
         ("noise S", "fuzzing noise, × each token's RMS (Features; 0.1-0.2 useful, 0.5+ gibberish)"),
         ("theme NAME", "switch theme (\(Theme.available().joined(separator: ", ")))"),
         ("clear", "start a new conversation (the old one stays as a branch)"),
+        ("use N", "sample N of the Chat pane's samples becomes the reply"),
         ("quit", "leave the workbench"),
     ]
 
@@ -786,14 +562,16 @@ public final class App: @unchecked Sendable {
             }
         case "mode":
             guard let mode = PersonaMode(rawValue: arg) else { state.message = ("modes: user, narrator, empty", true); return }
-            guard !refuseWhileBusy() else { return }
-            if mode != state.persona.mode { state.persona.run = nil }
-            state.persona.mode = mode
+            if let busy = state.running { return bad("the model is busy in \(busy.pane.title): Esc cancels it") }
+            state.persona.setMode(mode)
         case "note", "hypothesis":
             guard !arg.isEmpty else { state.message = ("\(name) needs text", true); return }
-            addNote(name == "note" ? .note : .hypothesis, text: arg, title: "")
+            perform([.write(.add(name == "note" ? .note : .hypothesis, text: arg, title: "", source: "notebook", provenance: nil))])
         case "pin": pin()
-        case "export": export(arg)
+        case "export":
+            let parts = arg.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ["markdown", "md", "json"].contains(parts[0]) else { return bad("usage: export markdown|json PATH") }
+            perform([.write(.export(format: parts[0], path: parts[1]))])
         case "theme":
             do {
                 state.theme = try Theme.load(named: arg)
@@ -811,8 +589,12 @@ public final class App: @unchecked Sendable {
         case "steer":
             guard let m = SteeringSpec.Mode(rawValue: arg) else { return bad("steer add|scale") }
             state.features.steerMode = m
-        case "clear": newConversation()
+        case "clear": dispatch(ChatState.Action.newConversation, in: \.chat)
         case "help": openHelp()
+        case "use":
+            guard let n = Int(arg), n >= 1 else { return bad("use N: sample N of the Chat pane's samples becomes the reply") }
+            state.chat.selectedSample = n - 1
+            dispatch(ChatState.Action.useSample, in: \.chat)
         default:
             state.message = ("unknown command “\(name)” (? lists them)", true)
         }
@@ -850,161 +632,99 @@ public final class App: @unchecked Sendable {
 
     private func bad(_ why: String) { state.message = (why, true) }
 
-    // MARK: notebook
+    // MARK: notebook (on its own queue)
+
+    /// Runs `work` with the notebook on the notebook's queue, then `done` with its result on the
+    /// update loop.
+    private func withNotebook<T: Sendable>(_ work: @escaping @Sendable (Notebook) throws -> T,
+                                           done: @escaping (App, Result<T, Error>) -> Void) {
+        guard let notebook else {
+            state.message = ("no session file: start with --session FILE", true)
+            return
+        }
+        let box = UncheckedBox(done)
+        notebookQueue.async { [weak self] in
+            let result = Result { try work(notebook) }
+            self?.enqueue(.work { app in box.value(app, result) })
+        }
+    }
+
+    /// Waits until every queued notebook write has run (on quit, so nothing is lost; tests use it
+    /// too). Their acknowledgements then wait in the inbox for `drain`.
+    public func flushNotebook() { notebookQueue.sync {} }
 
     private func reloadNotebook() {
-        guard let notebook else { return }
-        do {
-            state.notebook.entries = try notebook.entries()
-            state.notebook.report = try notebook.report()
-            state.notebook.selected = min(state.notebook.selected, max(0, state.notebook.entries.count - 1))
-        } catch {
-            state.message = ("notebook: \(error)", true)
-        }
-    }
-
-    private func addNote(_ kind: EntryKind, text: String, title: String, source: String = "notebook", provenance: Provenance? = nil) {
-        guard let notebook else { state.message = ("no session file: start with --session FILE", true); return }
-        do {
-            let e = try notebook.add(kind, text: text, title: title, source: source, provenance: provenance)
-            state.message = ("saved \(kind.rawValue) #\(e.id)", false)
-            reloadNotebook()
-        } catch {
-            state.message = ("notebook: \(error)", true)
-        }
-    }
-
-    private func startEditing(_ what: NotebookState.Editing) {
-        state.notebook.editing = what
-        state.notebook.editingID = nil
-        switch what {
-        case .rootCause: state.notebook.input.set(state.notebook.report.rootCause)
-        case .behaviours: state.notebook.input.set(state.notebook.report.behaviours)
-        default: state.notebook.input.set("")
-        }
-        state.focus = .input
-    }
-
-    private func editSelectedNote() {
-        guard state.notebook.entries.indices.contains(state.notebook.selected) else { return }
-        let e = state.notebook.entries[state.notebook.selected]
-        state.notebook.editing = .note(e.kind)
-        state.notebook.editingID = e.id
-        state.notebook.input.set(e.text)
-        state.focus = .input
-    }
-
-    private func saveNotebookEdit() {
-        guard let notebook else { state.message = ("no session file", true); return }
-        let text = state.notebook.input.text
-        do {
-            switch state.notebook.editing {
-            case .rootCause:
-                var r = try notebook.report(); r.rootCause = text; try notebook.setReport(r)
-            case .behaviours:
-                var r = try notebook.report(); r.behaviours = text; try notebook.setReport(r)
-            case .note(let kind):
-                guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { state.message = ("empty note not saved", true); return }
-                if let existing = state.notebook.editingID {
-                    try notebook.update(id: existing, text: text)
-                } else {
-                    try notebook.add(kind, text: text)
-                }
-            case .none: return
+        guard notebook != nil else { return }
+        withNotebook({ nb in (try nb.entries(), try nb.report()) }) { app, result in
+            switch result {
+            case .success(let (entries, report)):
+                app.state.notebook.entries = entries
+                app.state.notebook.report = report
+                app.state.notebook.selected = min(app.state.notebook.selected, max(0, entries.count - 1))
+            case .failure(let error):
+                app.state.message = ("notebook: \(error)", true)
             }
-            state.notebook.editing = .none
-            state.notebook.editingID = nil
-            state.notebook.input.set("")
-            state.focus = .normal
-            state.message = ("saved", false)
-            reloadNotebook()
-        } catch {
-            state.message = ("notebook: \(error)", true)
         }
     }
 
-    private func moveNoteSelection(_ delta: Int) {
-        let n = state.notebook.entries.count
-        guard n > 0 else { return }
-        state.notebook.selected = min(max(0, state.notebook.selected + delta), n - 1)
-    }
-
-    private func deleteSelectedNote() {
-        guard let notebook, state.notebook.entries.indices.contains(state.notebook.selected) else { return }
-        let e = state.notebook.entries[state.notebook.selected]
-        do {
-            try notebook.delete(id: e.id)
-            state.message = ("deleted #\(e.id)", false)
-            reloadNotebook()
-        } catch {
-            state.message = ("notebook: \(error)", true)
+    /// A write to the session file, off the UI thread: "saving…" now, "saved" once it is on disk (or
+    /// the error), and the notebook reloaded.
+    private func write(_ w: NotebookWrite) {
+        guard notebook != nil else { return bad("no session file: start with --session FILE") }
+        state.message = ("saving…", false)
+        withNotebook({ nb -> String in
+            switch w {
+            case .add(let kind, let text, let title, let source, let provenance):
+                let e = try nb.add(kind, text: text, title: title, source: source, provenance: provenance)
+                return "saved \(kind.rawValue) #\(e.id)"
+            case .update(let id, let text):
+                try nb.update(id: id, text: text)
+                return "saved #\(id)"
+            case .delete(let id):
+                try nb.delete(id: id)
+                return "deleted #\(id)"
+            case .report(let rootCause, let behaviours):
+                var r = try nb.report()
+                if let rootCause { r.rootCause = rootCause }
+                if let behaviours { r.behaviours = behaviours }
+                try nb.setReport(r)
+                return rootCause != nil ? "saved the root cause" : "saved the behaviours (\(r.behaviours.split(whereSeparator: \.isNewline).count) lines)"
+            case .export(let format, let path):
+                let data = format == "json" ? try nb.exportJSON() : Data(try nb.exportMarkdown().utf8)
+                try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+                return "wrote \(path)"
+            }
+        }) { app, result in
+            switch result {
+            case .success(let said): app.state.message = (said, false)
+            case .failure(let error):
+                if case .export = w { app.state.message = ("export failed: \(error)", true) } else { app.state.message = ("notebook: \(error) (not saved)", true) }
+            }
+            app.reloadNotebook()
         }
     }
 
-    private func export(_ arg: String) {
-        guard let notebook else { state.message = ("no session file", true); return }
-        let parts = arg.split(separator: " ", maxSplits: 1).map(String.init)
-        guard parts.count == 2, ["markdown", "md", "json"].contains(parts[0]) else {
-            return bad("usage: export markdown|json PATH")
-        }
-        do {
-            let data = parts[0] == "json" ? try notebook.exportJSON() : Data(try notebook.exportMarkdown().utf8)
-            try data.write(to: URL(fileURLWithPath: parts[1]), options: .atomic)
-            state.message = ("wrote \(parts[1])", false)
-        } catch {
-            state.message = ("export failed: \(error)", true)
-        }
-    }
-
-    /// The current pane's transcript or sample set, pinned as evidence with its provenance.
+    /// The current pane's transcript, sample set, hit or feature, pinned as evidence with its provenance.
     public func pin() {
-        guard let (title, text, settings) = evidence() else {
+        guard let e = evidence() else {
             state.message = ("nothing to pin in \(state.pane.title)", true)
             return
         }
         var p = provenance
-        p.settings = settings.asDictionary.merging(extraSettings()) { $1 }
-        p.seed = settings.seed
-        addNote(.evidence, text: text, title: title, source: state.pane.origin, provenance: p)
+        p.settings = e.settings.asDictionary.merging(e.extra) { $1 }
+        p.seed = e.settings.seed
+        write(.add(.evidence, text: e.text, title: e.title, source: state.pane.origin, provenance: p))
     }
 
-    private func extraSettings() -> [String: String] {
+    func evidence() -> Evidence? {
+        let s = state
         switch state.pane {
-        case .prefill: return ["pattern": state.prefill.pattern.text, "prefill": state.prefill.prefill.text]
-        case .persona: return ["pattern": state.persona.pattern.text, "mode": state.persona.mode.rawValue]
-        case .chat: return state.chat.pattern.isEmpty ? [:] : ["pattern": state.chat.pattern.text]
-        default: return [:]
-        }
-    }
-
-    func evidence() -> (title: String, text: String, settings: PaneSettings)? {
-        switch state.pane {
-        case .chat:
-            let c = state.chat
-            guard !c.turns.isEmpty || c.samples != nil else { return nil }
-            var text = Transcript.render(system: c.system, turns: c.turns)
-            var title = "Chat transcript (\(c.turns.count) turns)"
-            if let run = c.samples {
-                text += "\n\n" + Transcript.render(run, pattern: c.pattern.text)
-                title = "Chat: \(run.texts.count) samples of the reply" + Transcript.countSuffix(run, pattern: c.pattern.text)
-            }
-            return (title, text, c.settings)
-        case .prefill:
-            guard let run = state.prefill.run else { return nil }
-            let p = state.prefill
-            let text = "user: \(p.user.text)\nprefill: \(p.prefill.text)\n\n" + Transcript.render(run, pattern: p.pattern.text)
-            return ("Prefill “\(p.prefill.text.prefix(40))”" + Transcript.countSuffix(run, pattern: p.pattern.text), text, p.settings)
-        case .persona:
-            guard let run = state.persona.run else { return nil }
-            let p = state.persona
-            let text = "mode: \(p.mode.rawValue)\ntext: \(p.text.text)\n\n" + Transcript.render(run, pattern: p.pattern.text)
-            return ("Persona (\(p.mode.rawValue))" + Transcript.countSuffix(run, pattern: p.pattern.text), text, p.settings)
-        case .data:
-            return dataEvidence().map { ($0.title, $0.text, PaneSettings()) }
-        case .features:
-            return featuresEvidence().map { ($0.title, $0.text, state.features.settings) }
-        default:
-            return nil
+        case .chat: return s.chat.evidence(s)
+        case .prefill: return s.prefill.evidence(s)
+        case .persona: return s.persona.evidence(s)
+        case .features: return s.features.evidence(s)
+        case .notebook: return s.notebook.evidence(s)
+        case .data: return s.data.evidence(s)
         }
     }
 
@@ -1012,50 +732,55 @@ public final class App: @unchecked Sendable {
 
     /// Saves the pane's transcript or samples as a session artifact (after every generation).
     private func autosave(_ pane: Pane) {
-        guard let notebook else { return }
+        guard notebook != nil else { return }
+        var p = provenance
+        let payload: String, kind: String, title: String, id: Int64?
         do {
             switch pane {
             case .chat:
-                let payload = ChatArtifact(system: state.chat.system, turns: state.chat.turns, branches: state.chat.branches)
-                let json = String(decoding: try JSONEncoder.sorted.encode(payload), as: UTF8.self)
-                var p = provenance
+                payload = String(decoding: try JSONEncoder.sorted.encode(ChatArtifact(state.chat)), as: UTF8.self)
                 p.settings = state.chat.settings.asDictionary
                 p.seed = state.chat.settings.seed
-                state.chat.transcriptArtifact = try notebook.saveArtifact(
-                    id: state.chat.transcriptArtifact, kind: "transcript", source: "chat",
-                    title: state.chat.turns.first?.content.prefix(60).description ?? "conversation", payload: json, provenance: p)
+                (kind, title, id) = ("transcript", state.chat.turns.first?.content.prefix(60).description ?? "conversation", state.chat.transcriptArtifact)
             case .prefill, .persona:
-                guard let (title, text, settings) = evidence() else { return }
-                var p = provenance
-                p.settings = settings.asDictionary.merging(extraSettings()) { $1 }
-                p.seed = settings.seed
-                let json = String(decoding: try JSONEncoder.sorted.encode(["text": text]), as: UTF8.self)
-                try notebook.saveArtifact(id: nil, kind: "samples", source: pane.origin, title: title, payload: json, provenance: p)
-            default: break
+                guard let e = evidence() else { return }
+                p.settings = e.settings.asDictionary.merging(e.extra) { $1 }
+                p.seed = e.settings.seed
+                payload = String(decoding: try JSONEncoder.sorted.encode(["text": e.text]), as: UTF8.self)
+                (kind, title, id) = ("samples", e.title, nil)
+            default: return
             }
         } catch {
-            state.message = ("session not saved: \(error)", true)
+            return bad("session not saved: \(error)")
+        }
+        let provenance = p
+        withNotebook({ nb in
+            try nb.saveArtifact(id: id, kind: kind, source: pane.origin, title: title, payload: payload, provenance: provenance)
+        }) { app, result in
+            switch result {
+            case .success(let saved): if pane == .chat { app.state.chat.transcriptArtifact = saved }
+            case .failure(let error): app.state.message = ("session not saved: \(error)", true)
+            }
         }
     }
 
-    /// Reopening a session brings back its last conversation.
+    /// Reopening a session brings back its last conversation (read once, at the start).
     private func restoreSession() {
         guard let notebook, let artifacts = try? notebook.artifacts() else { return }
         if let last = artifacts.last(where: { $0.kind == "transcript" && $0.source == "chat" }),
            let chat = try? JSONDecoder().decode(ChatArtifact.self, from: Data(last.payload.utf8)) {
-            state.chat.system = chat.system
-            state.chat.turns = chat.turns
-            state.chat.branches = chat.branches
+            chat.restore(into: &state.chat)
             state.chat.transcriptArtifact = last.id
         }
-        reloadNotebook()
+        state.notebook.entries = (try? notebook.entries()) ?? []
+        state.notebook.report = (try? notebook.report()) ?? Report()
     }
 }
 
-struct ChatArtifact: Codable {
-    var system: String
-    var turns: [ChatMessage]
-    var branches: [[ChatMessage]]
+/// Carries a closure that is only ever called on the update loop across the notebook's queue.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 extension JSONEncoder {
@@ -1066,24 +791,11 @@ extension JSONEncoder {
     }
 }
 
-/// Plain-text renderings of transcripts and sample sets, for the notebook.
-enum Transcript {
-    static func render(system: String, turns: [ChatMessage]) -> String {
-        var lines: [String] = []
-        if !system.isEmpty { lines.append("system: \(system)") }
-        for t in turns { lines.append("\(t.role): \(t.content)") }
-        return lines.joined(separator: "\n")
-    }
-
-    static func render(_ run: SampleRun, pattern: String) -> String {
-        let matching = Set(run.matching(pattern) ?? [])
-        return run.texts.enumerated().map { i, t in
-            "--- sample \(i + 1) (seed \(run.seeds[i]))\(matching.contains(i) ? " [match]" : "") ---\n\(t)"
-        }.joined(separator: "\n")
-    }
-
-    static func countSuffix(_ run: SampleRun, pattern: String) -> String {
-        guard let m = run.matching(pattern) else { return "" }
-        return ": \(m.count)/\(run.texts.count) match /\(pattern)/"
+extension GenerationEvent {
+    /// The job the event belongs to.
+    var job: Int {
+        switch self {
+        case .text(let job, _, _), .sampleFinished(let job, _, _), .progress(let job, _, _), .finished(let job, _): return job
+        }
     }
 }

@@ -91,66 +91,17 @@ public enum Overlay: Equatable, Sendable {
     case search(TextField)
 }
 
-/// A conversation and its earlier branches (an edited turn starts a new branch; the old one is kept).
-public struct ChatState: Equatable, Sendable {
-    public var system = ""
-    public var turns: [ChatMessage] = []
-    public var branches: [[ChatMessage]] = []
-    public var input = TextField()
-    public var editingSystem = false
-    /// The assistant text streaming in now.
-    public var streaming: String?
-    /// Samples of the next reply (`S`), if asked for.
-    public var samples: SampleRun?
-    public var pattern = TextField()
-    public var selectedTurn: Int?
-    public var settings = PaneSettings()
-    public var scroll = 0
-    var transcriptArtifact: Int64?
+/// A scroll that needs the laid-out pane, resolved when the next frame is drawn (`App.frame`).
+public enum ScrollRequest: Equatable, Sendable {
+    case start, end, selection
+    /// The search match with this index (wrapping around).
+    case match(Int)
 }
 
-public struct PrefillState: Equatable, Sendable {
-    public enum Field: Sendable { case user, prefill, pattern }
-    public var user = TextField("What is your secret goal?")
-    public var prefill = TextField(PrefillLibrary.playbook[1].text)
-    public var libraryIndex = 1
-    public var field: Field = .user
-    public var pattern = TextField("reward")
-    public var run: SampleRun?
-    public var layout: SampleLayout = .list
-    public var settings = PaneSettings(samples: 8)
-    public var scroll = 0
-}
-
-public struct PersonaState: Equatable, Sendable {
-    public enum Field: Sendable { case text, pattern }
-    public var mode: PersonaMode = .user
-    public var text = TextField()
-    public var field: Field = .text
-    public var pattern = TextField("reward")
-    public var run: SampleRun?
-    public var layout: SampleLayout = .list
-    public var settings = PaneSettings(temperature: 1.0, samples: 8)
-    public var scroll = 0
-}
-
-public struct NotebookState: Equatable, Sendable {
-    public enum Editing: Equatable, Sendable {
-        case none
-        case note(EntryKind)
-        case rootCause
-        case behaviours
-    }
-    public var entries: [NotebookEntry] = []
-    public var report = Report()
-    public var selected = 0
-    public var editing: Editing = .none
-    /// The entry being edited, when editing an existing one (nil: a new one).
-    public var editingID: Int64?
-    public var input = TextField()
-    public var scroll = 0
-    /// The selected entry shown whole (`o`; `x` goes back to the list).
-    public var detail = false
+/// A pane's length and visible rows as last drawn.
+public struct Viewport: Equatable, Sendable {
+    public var lines: Int
+    public var height: Int
 }
 
 /// Everything the screen shows; `App.update` changes it, `Screen.render` draws it.
@@ -173,6 +124,10 @@ public struct AppState: Sendable {
     public var notebook = NotebookState()
     public var data = DataPaneState()
     public var features = FeaturesPaneState()
+
+    /// A scroll waiting for the next frame, and each pane's size as last drawn.
+    public var scrollRequest: ScrollRequest?
+    public var viewports: [Pane: Viewport] = [:]
 
     /// The pane's search (`/`): the query and which match is current.
     public var search: [Pane: String] = [:]

@@ -41,18 +41,6 @@ extension App {
     }
 
 
-    /// `m`: bm25 -> semantic -> hybrid -> bm25.
-    func cycleDataMode() {
-        let all = DataSearchMode.allCases
-        let next = all[(all.firstIndex(of: state.data.effectiveMode)! + 1) % all.count]
-        state.data.mode = next
-        if next != .bm25, let problem = state.data.semanticProblem {
-            state.message = ("mode \(next.rawValue): \(problem)", true)
-        } else {
-            state.message = ("search mode: \(next.rawValue)" + (state.data.query.text.isEmpty ? "" : " (Enter searches again)"), false)
-        }
-    }
-
     /// Runs the query off the update loop: opening (or building) the index can take a while.
     func dataSubmit() {
         let query = state.data.query.text
@@ -130,64 +118,86 @@ extension App {
         }
     }
 
-    func dataKey(_ key: Key) {
-        let hits = state.data.results?.hits ?? []
-        switch key {
-        case .char("m"):
-            cycleDataMode()
-        case .char("l"):
-            // The Chat pane's last reply (else its whole transcript) as the example.
-            let turns = state.chat.turns
-            if let reply = turns.last(where: { $0.role == "assistant" }) {
-                dataSearchLike(reply.content, label: "the last Chat reply")
-            } else {
-                dataSearchLike(turns.map { "\($0.role): \($0.content)" }.joined(separator: "\n"), label: "the Chat transcript")
-            }
-        case .char("o"), .enter:
-            guard hits.indices.contains(state.data.selected) else { return }
-            let id = hits[state.data.selected].id
-            let chunk = hits[state.data.selected].chunk
-            background { holder in
-                let doc = Result { try holder.dataIndex?.document(id: id) }
-                return { app in
-                    switch doc {
-                    case .success(let d?):
-                        app.state.data.open = d
-                        app.state.data.openChunk = chunk
-                        app.state.data.scroll = Screen.chunkLine(d, chunk, width: app.state.width)
-                    case .success(nil): app.state.message = ("no document \(id)", true)
-                    case .failure(let e): app.state.message = ("\(e)", true)
-                    }
+    /// Opens hit `id`'s whole document off the update loop, scrolled to the chunk that matched.
+    func openDocument(id: String, chunk: MatchedChunk?) {
+        background { holder in
+            let doc = Result { try holder.dataIndex?.document(id: id) }
+            return { app in
+                switch doc {
+                case .success(let d?):
+                    app.state.data.open = d
+                    app.state.data.openChunk = chunk
+                    app.state.data.scroll = Screen.chunkLine(d, chunk, width: app.state.width)
+                case .success(nil): app.state.message = ("no document \(id)", true)
+                case .failure(let e): app.state.message = ("\(e)", true)
                 }
             }
-        case .char("x"), .backspace:
-            state.data.open = nil
-            state.data.openChunk = nil
-            state.data.scroll = 0
-        default:
-            break
+        }
+    }
+}
+
+extension DataPaneState: PaneModel {
+    static let pane = Pane.data
+
+    enum Action: Sendable { case mode, like, open, close, previous, next }
+
+    static let bindings: [KeyBinding<Action>] = [
+        KeyBinding([.char("o")], label: "o, Enter", "open the selected hit's whole document (the matched chunk marked)", hint: "open", .open),
+        KeyBinding([.enter], "open the selected hit", hidden: true, when: { $0.data.results != nil && $0.data.open == nil }, .open),
+        KeyBinding([.char("k"), .up], label: "j / k", "select a hit (in an open document: scroll)", when: { $0.data.open == nil }, .previous),
+        KeyBinding([.char("j"), .down], "next hit", hidden: true, when: { $0.data.open == nil }, .next),
+        KeyBinding([.char("m")], "mode: bm25 (keywords), semantic (meaning), hybrid (both)", hint: "mode", .mode),
+        KeyBinding([.char("l")], "training data like the Chat pane's last reply (by meaning)", hint: "like reply", .like),
+        KeyBinding([.char("x"), .backspace], label: "x", "close the document", hint: "close", .close),
+    ]
+
+    mutating func update(_ action: Action, _ app: AppState) -> [Effect] {
+        let hits = results?.hits ?? []
+        switch action {
+        case .mode:
+            // bm25 -> semantic -> hybrid -> bm25
+            let all = DataSearchMode.allCases
+            let next = all[(all.firstIndex(of: effectiveMode)! + 1) % all.count]
+            mode = next
+            if next != .bm25, let problem = semanticProblem { return [.fail("mode \(next.rawValue): \(problem)")] }
+            return [.say("search mode: \(next.rawValue)" + (query.text.isEmpty ? "" : " (Enter searches again)"))]
+        case .like:
+            // The Chat pane's last reply (else its whole transcript) as the example.
+            let turns = app.chat.turns
+            if let reply = turns.last(where: { $0.role == "assistant" }) {
+                return [.searchLike(text: reply.content, label: "the last Chat reply")]
+            }
+            return [.searchLike(text: turns.map { "\($0.role): \($0.content)" }.joined(separator: "\n"), label: "the Chat transcript")]
+        case .open:
+            guard hits.indices.contains(selected) else { return [.say("no hit to open: type a query first (i)")] }
+            return [.openDocument(id: hits[selected].id, chunk: hits[selected].chunk)]
+        case .close:
+            open = nil
+            openChunk = nil
+            scroll = 0
+            return []
+        case .previous, .next:
+            guard !hits.isEmpty, open == nil else { return [] }
+            selected = min(max(0, selected + (action == .next ? 1 : -1)), hits.count - 1)
+            return [.keepSelectionInView]
         }
     }
 
-    func moveDataSelection(_ delta: Int) {
-        let n = state.data.results?.hits.count ?? 0
-        guard n > 0, state.data.open == nil else { return }
-        state.data.selected = min(max(0, state.data.selected + delta), n - 1)
-    }
+    func view(_ app: AppState, width: Int) -> Screen.PaneView { Screen.dataView(app, width: width) }
 
-    func dataEvidence() -> (title: String, text: String)? {
-        let mode = state.data.results?.mode.rawValue ?? state.data.effectiveMode.rawValue
-        if let doc = state.data.open {
-            let query = state.data.results?.query ?? state.data.query.text
-            var text = "query: \(query)\nmode: \(mode)\nsource: \(doc.source)\n"
-            if let chunk = state.data.openChunk { text += "matched chunk: characters \(chunk.start)..<\(chunk.start + chunk.length)\n" }
-            return ("Training document \(doc.id): \(doc.displayTitle)", text + "\n\(doc.text)")
+    func evidence(_ app: AppState) -> Evidence? {
+        let mode = results?.mode.rawValue ?? effectiveMode.rawValue
+        if let doc = open {
+            let q = results?.query ?? query.text
+            var text = "query: \(q)\nmode: \(mode)\nsource: \(doc.source)\n"
+            if let chunk = openChunk { text += "matched chunk: characters \(chunk.start)..<\(chunk.start + chunk.length)\n" }
+            return Evidence(title: "Training document \(doc.id): \(doc.displayTitle)", text: text + "\n\(doc.text)", settings: PaneSettings())
         }
-        guard let results = state.data.results, results.hits.indices.contains(state.data.selected) else { return nil }
-        let hit = results.hits[state.data.selected]
+        guard let results, results.hits.indices.contains(selected) else { return nil }
+        let hit = results.hits[selected]
         var text = "query: \(results.query)\nmode: \(mode)\nsource: \(hit.source)\ntitle: \(hit.title)\nscores: \(hit.scoreSummary)\n\n\(hit.snippet)"
         if let chunk = hit.chunk, hit.highlights.isEmpty == false { text += "\n\nmatched chunk:\n\(chunk.text)" }
-        return ("Search hit \(hit.id) for “\(results.query)” (\(mode), \(results.total) documents)", text)
+        return Evidence(title: "Search hit \(hit.id) for “\(results.query)” (\(mode), \(results.total) documents)", text: text, settings: PaneSettings())
     }
 }
 

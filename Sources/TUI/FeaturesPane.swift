@@ -73,18 +73,29 @@ public struct FeaturesPaneState: Sendable {
     /// Why the pane cannot work with this engine at all (a serving engine gives only text).
     public var engineNote: String?
     public var available = false
+    /// The SAE's feature labels (from its index), for titles of pins.
+    public var labels: [Int: String] = [:]
+
+    /// The feature currently selected in whichever list is shown.
+    var selectedFeature: Int? {
+        switch list {
+        case .reading: return reading.flatMap { $0.top.indices.contains(selected) ? $0.top[selected].index : nil }
+        case .search: return hits.flatMap { $0.indices.contains(selected) ? $0[selected].feature : nil }
+        case .assistant: return assistant.flatMap { $0.features.indices.contains(selected) ? $0.features[selected].index : nil }
+        }
+    }
+
+    var listCount: Int {
+        switch list {
+        case .reading: return reading?.top.count ?? 0
+        case .search: return hits?.count ?? 0
+        case .assistant: return assistant?.features.count ?? 0
+        }
+    }
 }
 
 extension App {
-    /// The feature currently selected in whichever list is shown.
-    var selectedFeature: Int? {
-        let f = state.features
-        switch f.list {
-        case .reading: return f.reading.flatMap { $0.top.indices.contains(f.selected) ? $0.top[f.selected].index : nil }
-        case .search: return f.hits.flatMap { $0.indices.contains(f.selected) ? $0[f.selected].feature : nil }
-        case .assistant: return f.assistant.flatMap { $0.features.indices.contains(f.selected) ? $0.features[f.selected].index : nil }
-        }
-    }
+    var selectedFeature: Int? { state.features.selectedFeature }
 
     /// Runs feature work on the model's own queue (it installs hooks, so it must not overlap a
     /// generation), then applies the result on the update loop.
@@ -110,17 +121,6 @@ extension App {
                 app.state.features.busy = nil
                 apply(app)
             })
-        }
-    }
-
-    func featuresSubmit() {
-        switch state.features.field {
-        case .prompt:
-            let text = state.features.prompt.text
-            guard !text.isEmpty else { return featuresOfTranscript() }
-            readFeatures(text, source: "prompt")
-        case .search:
-            searchFeatures(state.features.query.text)
         }
     }
 
@@ -230,7 +230,7 @@ extension App {
 
     /// Features on most assistant tokens across the session's conversations (current and branches).
     func assistantFeatures() {
-        let conversations = ([state.chat.turns] + state.chat.branches).filter { $0.contains { $0.role == "assistant" } }
+        let conversations = ([state.chat.turns] + state.chat.branches.map(\.turns)).filter { $0.contains { $0.role == "assistant" } }
         guard !conversations.isEmpty else { state.message = ("no assistant turns yet: chat first", true); return }
         featureWork("assistant-token features") { tools in
             let report = try AssistantFeatures.rank(conversations: conversations, sae: tools.sae, model: tools.loaded, top: 20,
@@ -245,56 +245,91 @@ extension App {
         }
     }
 
-    func featuresKey(_ key: Key) {
-        switch key {
-        case .char("t"): featuresOfTranscript()
-        case .char("r"):
+    /// Runs what the Features pane's update asked for.
+    func run(_ request: FeatureRequest) {
+        switch request {
+        case .read(let text, let source): readFeatures(text, source: source)
+        case .transcript: featuresOfTranscript()
+        case .search(let query): searchFeatures(query)
+        case .detail: loadFeatureDetail()
+        case .steer: steerSelected()
+        case .fuzz: fuzz()
+        case .assistant: assistantFeatures()
+        }
+    }
+}
+
+extension FeaturesPaneState: PaneModel {
+    static let pane = Pane.features
+
+    enum Action: Sendable { case transcript, reduce, steer, steerMode, fuzz, assistant, detail, find, previous, next }
+
+    static let bindings: [KeyBinding<Action>] = [
+        KeyBinding([.char("t")], "features of the Chat transcript", hint: "transcript", .transcript),
+        KeyBinding([.char("f")], label: "f (Tab in a field)", "find features by label or context", hint: "find", .find),
+        KeyBinding([.char("r")], "reduce by max, sum or last token", .reduce),
+        KeyBinding([.char("k"), .up], label: "j / k", "select a feature (its detail and where it fires)", hint: "select", .previous),
+        KeyBinding([.char("j"), .down], "next feature", hidden: true, .next),
+        KeyBinding([.char("s")], "steer the reply with the selected feature, beside the unsteered one", hint: "steer", .steer),
+        KeyBinding([.char("M")], "steering mode: add or scale", .steerMode),
+        KeyBinding([.char("z")], "fuzz: N samples with noise at the SAE's layer", hint: "fuzz", .fuzz),
+        KeyBinding([.char("a")], "features on the assistant's tokens this session", hint: "assistant", .assistant),
+        KeyBinding([.char("d")], "reload the selected feature's detail", hidden: true, .detail),
+    ]
+
+    mutating func update(_ action: Action, _ app: AppState) -> [Effect] {
+        switch action {
+        case .transcript: return [.features(.transcript)]
+        case .reduce:
             let all = FeatureReduction.allCases
-            state.features.reduce = all[(all.firstIndex(of: state.features.reduce)! + 1) % all.count]
-        case .char("s"): steerSelected()
-        case .char("M"): state.features.steerMode = state.features.steerMode == .add ? .scale : .add
-        case .char("z"): fuzz()
-        case .char("a"): assistantFeatures()
-        case .char("d"): loadFeatureDetail()
-        case .char("f"):
-            state.features.field = .search
-            state.focus = .input
-        default: break
+            reduce = all[(all.firstIndex(of: reduce)! + 1) % all.count]
+            return [.say("reduce by \(reduce.rawValue) (Enter reads again)")]
+        case .steer: return [.features(.steer)]
+        case .steerMode:
+            steerMode = steerMode == .add ? .scale : .add
+            return []
+        case .fuzz: return [.features(.fuzz)]
+        case .assistant: return [.features(.assistant)]
+        case .detail: return [.features(.detail)]
+        case .find:
+            field = .search
+            return [.focus(.input)]
+        case .previous, .next:
+            guard listCount > 0 else { return [] }
+            selected = min(max(0, selected + (action == .next ? 1 : -1)), listCount - 1)
+            lastWork = .list
+            return [.features(.detail), .keepSelectionInView]
         }
     }
 
-    func moveFeatureSelection(_ delta: Int) {
-        let f = state.features
-        let n: Int
-        switch f.list {
-        case .reading: n = f.reading?.top.count ?? 0
-        case .search: n = f.hits?.count ?? 0
-        case .assistant: n = f.assistant?.features.count ?? 0
+    mutating func submit() -> [Effect] {
+        switch field {
+        case .prompt: return [.features(prompt.text.isEmpty ? .transcript : .read(text: prompt.text, source: "prompt"))]
+        case .search: return [.features(.search(query.text))]
         }
-        guard n > 0 else { return }
-        state.features.selected = min(max(0, f.selected + delta), n - 1)
-        state.features.lastWork = .list
-        loadFeatureDetail()
     }
+
+    func view(_ app: AppState, width: Int) -> Screen.PaneView { Screen.featuresView(app, width: width) }
 
     /// Exactly what the auditor did last: the steering comparison, the fuzzing samples, or the
     /// selected feature (its value, where it fires, its detail), titled after that (issue 15, item 10).
-    func featuresEvidence() -> (title: String, text: String)? {
-        let f = state.features
+    func evidence(_ app: AppState) -> Evidence? {
+        let f = self
         switch f.lastWork {
         case .steering:
             guard let st = f.steering, let spec = st.specs.first else { break }
             let title = "Steering feature \(spec.feature) (\(spec.mode.rawValue) \(spec.strength)) at \(st.hook)"
-            return (title, "input: \(st.baseline.prompt)\n\nunsteered:\n\(st.baseline.text)\n\nsteered:\n\(st.steered.text)")
+            return Evidence(title: title, text: "input: \(st.baseline.prompt)\n\nunsteered:\n\(st.baseline.text)\n\nsteered:\n\(st.steered.text)",
+                            settings: settings)
         case .fuzz:
             guard let run = f.fuzz else { break }
-            return ("Fuzzing: noise \(f.noise) × RMS at the SAE's layer" + Transcript.countSuffix(run, pattern: f.pattern.text),
-                    Transcript.render(run, pattern: f.pattern.text))
+            return Evidence(title: "Fuzzing: noise \(f.noise) × RMS at the SAE's layer" + Transcript.countSuffix(run, pattern: f.pattern.text),
+                            text: Transcript.render(run, pattern: f.pattern.text), settings: settings, extra: ["noise": String(f.noise)])
         case .list:
             break
         }
         guard let feature = selectedFeature else { return nil }
-        let label = featureTools?.labels[feature]
+        let label = labels[feature]
         var text = ""
         switch f.list {
         case .reading:
@@ -318,7 +353,7 @@ extension App {
         if let d = f.detail, d.summary.index == feature {
             text += "\n" + Screen.featuresDetailLines(d).map(\.plain).joined(separator: "\n")
         }
-        return ("Feature \(feature)" + (label.map { ": \($0)" } ?? ""), text)
+        return Evidence(title: "Feature \(feature)" + (label.map { ": \($0)" } ?? ""), text: text, settings: settings)
     }
 }
 

@@ -121,27 +121,28 @@ public enum Screen {
         return (shown, CellWidth.of(String(chars[start..<field.cursor])))
     }
 
+    /// The footer's hints: in a field, how to leave and send; outside, the pane's bindings that have a
+    /// footer word, then pin and help (from the same tables as the help and the README).
     public static func footerHints(_ s: AppState) -> [(String, String)] {
         if s.focus == .input && paneAcceptsInput(s) {
-            var hints = [("Enter", s.pane == .notebook ? "save" : "send"), ("Esc", "keys")]
+            var hints: [(String, String)]
+            if s.pane == .notebook && s.notebook.editsLines {
+                hints = [("Ctrl-S", "save"), ("Enter", "new line"), ("Esc", "keep draft")]
+            } else {
+                hints = [("Enter", s.pane == .notebook ? "save" : "send"), ("Esc", "keys")]
+            }
             if s.pane == .prefill || s.pane == .persona { hints.append(("Tab", "next field")) }
             hints += [("Alt-1…6", "panes"), ("Ctrl-C", "quit")]
             return hints
         }
-        switch s.pane {
-        case .chat:
-            return [("i", "type"), ("r", "regenerate"), ("e", "edit turn"), ("S", "sample ×N"), ("p", "pin"), ("s", "system"), ("?", "help")]
-        case .prefill:
-            return [("i", "type"), ("l/L", "library"), ("R", "run"), ("v", "layout"), ("p", "pin"), ("?", "help")]
-        case .persona:
-            return [("i", "type"), ("m", "mode"), ("R", "run"), ("v", "layout"), ("p", "pin"), ("?", "help")]
-        case .notebook:
-            return [("a", "note"), ("h", "hypothesis"), ("R", "root cause"), ("B", "behaviours"), ("e", "edit"), ("D", "delete"), ("?", "help")]
-        case .data:
-            return [("i", "query"), ("j/k", "select"), ("o", "open"), ("x", "close"), ("p", "pin"), ("/", "find"), ("?", "help")]
-        case .features:
-            return [("i", "prompt"), ("t", "transcript"), ("f", "find"), ("j/k", "select"), ("s", "steer"), ("z", "fuzz"), ("a", "assistant"), ("?", "help")]
+        func key(_ label: String) -> String {
+            // "j / k" reads "j/k"; a long label ("i, Enter") shows its first key.
+            label.count <= 5 ? label.replacingOccurrences(of: " / ", with: "/") : String(label.prefix { $0 != "," && $0 != " " })
         }
+        let global = Dictionary(uniqueKeysWithValues: Bindings.global.compactMap { b in b.hint.map { ($0, (key(b.label), $0)) } })
+        let pane = Bindings.docs(s.pane).compactMap { d in d.hint.map { (key(d.label), $0) } }
+        let pin = s.pane == .notebook ? [] : [global["pin"]!]
+        return (s.pane == .notebook ? [] : [global["type"]!]) + pane + pin + [global["help"]!]
     }
 
     static func paneAcceptsInput(_ s: AppState) -> Bool {
@@ -185,9 +186,21 @@ public enum Screen {
     }
 
     static func drawPane(_ s: AppState, _ r: Rect, _ buf: inout CellBuffer) {
+        switch s.pane {
+        case .chat: s.chat.render(into: &buf, area: r, s)
+        case .prefill: s.prefill.render(into: &buf, area: r, s)
+        case .persona: s.persona.render(into: &buf, area: r, s)
+        case .notebook: s.notebook.render(into: &buf, area: r, s)
+        case .features: s.features.render(into: &buf, area: r, s)
+        case .data: s.data.render(into: &buf, area: r, s)
+        }
+    }
+
+    /// Draws a pane's view into `r`: header, rule, the scrolled body, rule, the fields at the bottom.
+    static func drawPane(_ view: PaneView, _ s: AppState, _ pane: Pane, _ r: Rect, _ buf: inout CellBuffer) {
         let inner = Rect(x: r.x + 1, y: r.y, width: r.width - 2, height: r.height)
-        var v = view(s, s.pane, width: inner.width)
-        if let q = s.search[s.pane] { v.body = v.body.map { highlight($0, q) } }
+        var v = view
+        if let q = s.search[pane] { v.body = v.body.map { highlight($0, q) } }
         var y = inner.y
         for line in v.header where y < inner.maxY { buf.put(line, x: inner.x, y: y, limit: inner.maxX); y += 1 }
         if !v.header.isEmpty, y < inner.maxY {
@@ -196,10 +209,10 @@ public enum Screen {
         }
         let bottomRows = min(v.bottom.count, max(0, inner.maxY - y))
         let bodyHeight = Screen.bodyHeight(v, rows: inner.height)
-        let scroll = min(scrollOffset(s, s.pane), max(0, v.body.count - bodyHeight))
+        let scroll = min(scrollOffset(s, pane), max(0, v.body.count - bodyHeight))
         // Streaming panes follow the end (scroll counts rows up from the bottom); browsing panes
         // start at the top (scroll counts rows down).
-        let first = anchorsTop(s.pane) ? scroll : max(0, v.body.count - bodyHeight - scroll)
+        let first = anchorsTop(pane) ? scroll : max(0, v.body.count - bodyHeight - scroll)
         for (i, line) in v.body[first..<min(v.body.count, first + bodyHeight)].enumerated() {
             buf.put(line, x: inner.x, y: y + i, limit: inner.maxX)
         }
@@ -236,12 +249,12 @@ public enum Screen {
 
     static func view(_ s: AppState, _ pane: Pane, width: Int) -> PaneView {
         switch pane {
-        case .chat: return chatView(s, width: width)
-        case .prefill: return prefillView(s, width: width)
-        case .persona: return personaView(s, width: width)
-        case .notebook: return notebookView(s, width: width)
-        case .features: return featuresView(s, width: width)
-        case .data: return dataView(s, width: width)
+        case .chat: return s.chat.view(s, width: width)
+        case .prefill: return s.prefill.view(s, width: width)
+        case .persona: return s.persona.view(s, width: width)
+        case .notebook: return s.notebook.view(s, width: width)
+        case .features: return s.features.view(s, width: width)
+        case .data: return s.data.view(s, width: width)
         }
     }
 
@@ -256,162 +269,6 @@ public enum Screen {
         StyledLine([Span(settings.summary, Style(.dim)), Span(extra, Style(.accent))])
     }
 
-    static func chatView(_ s: AppState, width: Int) -> PaneView {
-        let c = s.chat
-        var v = PaneView()
-        let system = c.system.isEmpty ? "(the model's default)" : c.system.replacingOccurrences(of: "\n", with: " ↵ ")
-        // At most two header rows; a longer prompt says where to read it whole.
-        var rows = Wrap.lines(StyledLine([Span("System: ", Style(.system, bold: true)), Span(system, Style(.system))]), width: width)
-        if rows.count > 2 {
-            let tag = StyledLine([Span(" … (\(CellWidth.of(system)) characters; s shows it whole)", Style(.dim))])
-            rows = [rows[0], withTag(rows[1], tag, width: width)]
-        }
-        v.header += rows
-        v.header.append(settingsLine(c.settings, extra: (c.branches.isEmpty ? "" : "  │ \(c.branches.count + 1) branches (b)")
-                                        + (c.samples.map { matchSummary($0, c.pattern.text) } ?? "")))
-        if c.turns.isEmpty && c.streaming == nil && c.samples == nil {
-            v.body += Wrap.lines("Type a message and press Enter. Esc then ? lists every key.", width: width, style: Style(.dim))
-        }
-        for (i, t) in c.turns.enumerated() {
-            let selected = c.selectedTurn == i
-            let role: Role = t.role == "user" ? .user : t.role == "assistant" ? .assistant : .system
-            let label = t.role == "user" ? "You" : t.role == "assistant" ? "Model" : t.role
-            v.body.append(StyledLine("\(label) [\(i + 1)]", Style(selected ? .selection : role, bold: true)))
-            v.body += Wrap.lines(t.content, width: width, style: Style(role == .user ? .normal : .assistant))
-            v.body.append(StyledLine())
-        }
-        if let streaming = c.streaming {
-            v.body.append(StyledLine("Model", Style(.assistant, bold: true)))
-            v.body += Wrap.lines(StyledLine([Span(streaming, Style(.assistant)), Span("▌", Style(.accent))]), width: width)
-        }
-        if let run = c.samples {
-            v.body += sampleLines(run, pattern: c.pattern.text, layout: .list, width: width, title: "Samples of the next reply")
-        }
-        let label = c.editingSystem ? "system › " : "› "
-        let (lines, cursor) = fieldLines(label: label, field: c.input, width: width, focused: s.focus == .input, maxRows: 4)
-        v.bottom = lines
-        v.cursor = cursor
-        return v
-    }
-
-    static func prefillView(_ s: AppState, width: Int) -> PaneView {
-        let p = s.prefill
-        var v = PaneView()
-        v.header.append(StyledLine([Span("Prefill attack: ", Style(.title)),
-                                    Span("the model continues a reply you start. ", Style(.dim))]))
-        v.header.append(settingsLine(p.settings, extra: matchSummary(p.run, p.pattern.text)))
-        if let run = p.run {
-            v.body += sampleLines(run, pattern: p.pattern.text, layout: p.layout, width: width, title: "Samples", prefix: p.prefill.text)
-        } else {
-            v.body += Wrap.lines("Pick a prefill from the library (l/L), edit the user message and the prefill, then R (or Enter in a field) samples \(p.settings.samples) continuations.", width: width, style: Style(.dim))
-        }
-        let lib = PrefillLibrary.playbook
-        let entry = lib[p.libraryIndex]
-        v.bottom.append(StyledLine([Span("Library \(p.libraryIndex + 1)/\(lib.count) (l/L): ", Style(.dim)), Span(entry.name, Style(.accent))]))
-        let focused = s.focus == .input
-        for (label, field, which) in [("User › ", p.user, PrefillState.Field.user), ("Prefill › ", p.prefill, .prefill), ("Pattern › ", p.pattern, .pattern)] {
-            let (lines, cursor) = fieldLines(label: label, field: field, width: width, focused: focused && p.field == which, maxRows: 3,
-                                             style: which == .prefill ? Style(.prefill) : Style(.normal))
-            if let cursor { v.cursor = (v.bottom.count + cursor.row, cursor.col) }
-            v.bottom += lines
-        }
-        return v
-    }
-
-    static func personaView(_ s: AppState, width: Int) -> PaneView {
-        let p = s.persona
-        var v = PaneView()
-        var modes: [Span] = [Span("Mode (m): ", Style(.title))]
-        for m in PersonaMode.allCases {
-            modes.append(Span(" \(m.rawValue) ", m == p.mode ? Style(.tabActive) : Style(.dim)))
-        }
-        v.header.append(StyledLine(modes))
-        let explain: String
-        switch p.mode {
-        case .user: explain = "The model writes the user's next turn after the Chat pane's conversation (\(s.chat.turns.count) turns). Text: how the turn starts."
-        case .narrator: explain = "Raw continuation of third-person text, no chat template. Text: the narration to continue."
-        case .empty: explain = "Samples from an empty prompt: what the model writes unprompted."
-        }
-        v.header += Wrap.lines(explain, width: width, style: Style(.dim))
-        v.header.append(settingsLine(p.settings, extra: matchSummary(p.run, p.pattern.text)))
-        if let run = p.run {
-            v.body += sampleLines(run, pattern: p.pattern.text, layout: p.layout, width: width, title: "Samples", prefix: p.mode == .empty ? "" : p.text.text)
-        }
-        let focused = s.focus == .input
-        let textLabel = p.mode == .narrator ? "Narration › " : p.mode == .user ? "User turn starts › " : "(ignored) › "
-        let (t, tc) = fieldLines(label: textLabel, field: p.text, width: width, focused: focused && p.field == .text, maxRows: 4)
-        if let tc { v.cursor = tc }
-        v.bottom += t
-        let (pl, pc) = fieldLines(label: "Pattern › ", field: p.pattern, width: width, focused: focused && p.field == .pattern, maxRows: 2)
-        if let pc { v.cursor = (v.bottom.count + pc.row, pc.col) }
-        v.bottom += pl
-        return v
-    }
-
-    static func notebookView(_ s: AppState, width: Int) -> PaneView {
-        let n = s.notebook
-        var v = PaneView()
-        v.header.append(StyledLine([Span("Notebook ", Style(.title)),
-                                    Span("\(n.entries.count) entries │ session: \(s.sessionPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "none (start with --session FILE)")", Style(.dim))]))
-        v.body.append(StyledLine("Report", Style(.title, underline: true)))
-        v.body.append(StyledLine("Root cause (R):", Style(.accent)))
-        v.body += Wrap.lines(n.report.rootCause.isEmpty ? "(not written yet)" : n.report.rootCause, width: width, style: Style(n.report.rootCause.isEmpty ? .dim : .normal))
-        v.body.append(StyledLine("Behaviours (B):", Style(.accent)))
-        v.body += Wrap.lines(n.report.behaviours.isEmpty ? "(not written yet)" : n.report.behaviours, width: width, style: Style(n.report.behaviours.isEmpty ? .dim : .normal))
-        if n.detail, n.entries.indices.contains(n.selected) {
-            // One entry whole: its text and what produced it.
-            let e = n.entries[n.selected]
-            v.body.append(StyledLine())
-            v.body.append(StyledLine("Entry #\(e.id) (\(n.selected + 1) of \(n.entries.count); j/k the next or previous, x the list)", Style(.title, underline: true)))
-            v.body.append(StyledLine(entryHead(e), Style(e.kind == .hypothesis ? .accent : .user, bold: true)))
-            v.body += Wrap.lines(e.text, width: width, style: Style(.normal), indent: "  ")
-            if let p = e.provenance {
-                let settings = p.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                let on = p.backend.map { " on \($0)" } ?? ""
-                v.body += Wrap.lines("model \(p.model)\(on) adapter \(p.adapter ?? "none") seed \(p.seed.map(String.init) ?? "-") \(settings)", width: width, style: Style(.dim))
-            }
-        } else {
-            v.body.append(StyledLine())
-            v.body.append(StyledLine("Entries (j/k select, o open, e edit, D delete)", Style(.title, underline: true)))
-            if n.entries.isEmpty {
-                v.body += Wrap.lines("No entries yet: a adds a note, h a hypothesis; p in any pane pins its transcript or samples here.", width: width, style: Style(.dim))
-            }
-            // One line an entry: its head and the start of its text.
-            for (i, e) in n.entries.enumerated() {
-                let selected = i == n.selected
-                let first = e.text.split(whereSeparator: \.isNewline).first.map { ScreenText.clean(String($0)) } ?? ""
-                var line = StyledLine([Span(selected ? "› " : "  ", Style(.accent)),
-                                       Span(entryHead(e), Style(selected ? .selection : (e.kind == .hypothesis ? .accent : .user), bold: true))])
-                let room = width - CellWidth.of(line.plain) - 3
-                if room > 8, !first.isEmpty, first != e.title {
-                    let (shown, _) = CellWidth.prefix(first, fitting: room)
-                    line.append("  " + shown + (shown.count < first.count || e.text.contains("\n") ? "…" : ""), Style(.normal))
-                }
-                v.body.append(line)
-            }
-        }
-        if n.editing != .none {
-            let label: String
-            switch n.editing {
-            case .note(.hypothesis): label = n.editingID == nil ? "New hypothesis › " : "Edit hypothesis › "
-            case .note: label = n.editingID == nil ? "New note › " : "Edit entry › "
-            case .rootCause: label = "Root cause › "
-            case .behaviours: label = "Behaviours › "
-            case .none: label = ""
-            }
-            let (lines, cursor) = fieldLines(label: label, field: n.input, width: width, focused: s.focus == .input, maxRows: 6)
-            v.bottom = lines
-            v.cursor = cursor
-        }
-        return v
-    }
-
-    /// "#3 E chat  Chat: 4 turns", the list's and the detail's heading of an entry.
-    static func entryHead(_ e: NotebookEntry) -> String {
-        let tag = e.kind == .hypothesis ? "H" : e.kind == .evidence ? "E" : "N"
-        return "#\(e.id) \(tag) \(e.source)" + (e.title.isEmpty ? "" : "  " + e.title)
-    }
-
     static func matchSummary(_ run: SampleRun?, _ pattern: String) -> String {
         guard let run else { return "" }
         let done = run.finished.filter { $0 }.count
@@ -422,7 +279,7 @@ public enum Screen {
 
     /// Samples as a list (each under its own heading) or side by side in columns.
     static func sampleLines(_ run: SampleRun, pattern: String, layout: SampleLayout, width: Int, title: String,
-                            prefix: String = "") -> [StyledLine] {
+                            prefix: String = "", selected: Int? = nil) -> [StyledLine] {
         let matching = Set(run.matching(pattern) ?? [])
         var out: [StyledLine] = [StyledLine([Span(title, Style(.title)), Span(matchSummary(run, pattern), Style(.accent))])]
         func body(_ i: Int) -> StyledLine {
@@ -434,7 +291,7 @@ public enum Screen {
         }
         func heading(_ i: Int) -> StyledLine {
             let mark = matching.contains(i) ? " ✓ match" : ""
-            return StyledLine([Span("#\(i + 1) seed \(run.seeds[i])", Style(.accent, bold: true)), Span(mark, Style(.match))])
+            return StyledLine([Span("#\(i + 1) seed \(run.seeds[i])", Style(selected == i ? .selection : .accent, bold: true)), Span(mark, Style(.match))])
         }
         let columns = layout == .columns ? max(1, min(run.texts.count, width / 28)) : 1
         if columns == 1 {
@@ -456,13 +313,19 @@ public enum Screen {
     }
 
     /// A labelled text field, hard-wrapped to `width`, showing the rows around the cursor.
+    /// `multiline`: a line break in the text starts a row (else it shows as a space).
     static func fieldLines(label: String, field: TextField, width: Int, focused: Bool, maxRows: Int,
-                           style: Style = Style(.normal)) -> ([StyledLine], (row: Int, col: Int)?) {
+                           style: Style = Style(.normal), multiline: Bool = false) -> ([StyledLine], (row: Int, col: Int)?) {
         guard width > 2 else { return ([], nil) }
         var rows: [StyledLine] = [StyledLine([Span(label, Style(focused ? .key : .dim, bold: focused))])]
         var col = CellWidth.of(label)
         var cursor: (Int, Int)? = focused && field.cursor == 0 ? (0, col) : nil
-        for (i, ch) in ScreenText.clean(field.text).enumerated() {
+        for (i, ch) in (multiline ? TerminalText.sanitize(field.text) : ScreenText.clean(field.text)).enumerated() {
+            if ch == "\n" || ch == "\r\n" || ch == "\t" {
+                if ch == "\t" { rows[rows.count - 1].spans.append(Span(" ", style)); col += 1 } else { rows.append(StyledLine()); col = 0 }
+                if focused && i + 1 == field.cursor { cursor = (rows.count - 1, col) }
+                continue
+            }
             let w = CellWidth.of(ch)
             if col + w > width {
                 rows.append(StyledLine())
@@ -538,55 +401,6 @@ public enum Screen {
 
     // MARK: help
 
-    public static let globalBindings: [(String, String)] = [
-        ("Alt-1 … Alt-6", "switch pane from anywhere"),
-        ("Esc", "leave the text field; cancel a running generation"),
-        ("Enter, i", "back to the text field"),
-        ("1 … 6, Tab, Shift-Tab", "switch panes (outside a text field)"),
-        ("?", "this help (j k scroll, / filters)"),
-        (":", "command palette (Tab completes commands and their arguments)"),
-        ("/", "search in the pane; n / N next / previous match"),
-        ("j k ↑ ↓ PgUp PgDn g G", "scroll"),
-        ("p", "pin the pane's transcript or samples into the notebook"),
-        ("+ / -", "temperature up / down"),
-        ("q", "quit (outside a text field)"),
-        ("Ctrl-C", "quit, always"),
-        ("Ctrl-A/E/U/K/W", "in a field: start, end, clear before, clear after, delete word"),
-    ]
-
-    public static func paneBindings(_ pane: Pane) -> [(String, String)] {
-        switch pane {
-        case .chat:
-            return [("Enter", "send the message"), ("r", "regenerate the last reply"), ("e", "edit the selected (or last) user turn: a new branch"),
-                    ("[ ]", "select an earlier turn"), ("b", "switch to the next branch"), ("s", "edit the system prompt"),
-                    ("S", "sample the reply N times (:set samples N)"), ("x", "new conversation")]
-        case .prefill:
-            return [("l / L", "next / previous prefill from the playbook"), ("Tab", "next field: user, prefill, pattern"),
-                    ("R or Enter", "sample N continuations"), ("f", "edit the match pattern"), ("v", "list or side by side")]
-        case .persona:
-            return [("m", "mode: user turn, narrator, empty prompt"), ("Tab", "next field: text, pattern"),
-                    ("R or Enter", "sample N texts"), ("f", "edit the match pattern"), ("v", "list or side by side")]
-        case .notebook:
-            return [("a", "add a note"), ("h", "add a hypothesis"), ("R", "write the report's root cause"), ("B", "write the behaviours"),
-                    ("j / k", "select an entry"), ("o", "open the selected entry whole (x: back to the list)"),
-                    ("e or Enter", "edit the selected entry"), ("D", "delete the selected entry"),
-                    ("l", "training data like the selected entry (Data pane, by meaning)"),
-                    (":export markdown|json PATH", "write the notebook out")]
-        case .data:
-            return [("Enter", "search (in the field); open the selected hit (outside)"), ("j / k", "select a hit"),
-                    ("m", "mode: bm25 (keywords), semantic (meaning), hybrid (both)"),
-                    ("l", "training data like the Chat pane's last reply (by meaning)"),
-                    ("o", "open the whole document (the matched chunk marked)"), ("x", "close the document"), ("p", "pin the hit or document")]
-        case .features:
-            return [("Enter", "in Prompt: its strongest features (empty: the Chat transcript); in Find: search features"),
-                    ("Tab, f", "switch to finding features by label or context"), ("t", "features of the Chat transcript"),
-                    ("r", "reduce by max, sum or last token"), ("j / k", "select a feature (its detail and where it fires)"),
-                    ("s", "steer the reply with the selected feature, beside the unsteered one"), ("M", "steering mode: add or scale"),
-                    ("z", "fuzz: N samples with noise at the SAE's layer"), ("a", "features on the assistant's tokens this session"),
-                    (":strength A  :noise S", "steering strength, fuzzing noise (× RMS)")]
-        }
-    }
-
     /// The help box inside the pane area: centred, at most 78 columns wide.
     static func helpBox(_ area: Rect) -> Rect { area.inset(max(1, (area.width - 78) / 2), 1) }
 
@@ -601,15 +415,16 @@ public enum Screen {
     static func helpLines(_ s: AppState, width: Int) -> [StyledLine] {
         let keyWidth = 26
         var lines: [StyledLine] = []
-        func add(_ bindings: [(String, String)]) {
-            for (k, what) in bindings {
+        func add(_ bindings: [BindingDoc]) {
+            for d in bindings {
+                let (k, what) = (d.label, d.help)
                 let pad = String(repeating: " ", count: max(1, keyWidth - CellWidth.of(k)))
                 lines += Wrap.lines(StyledLine([Span(k, Style(.key)), Span(pad + what, Style(.help))]), width: width,
                                     indent: String(repeating: " ", count: keyWidth))
             }
         }
-        add(globalBindings)
-        let paneKeys = paneBindings(s.pane)
+        add(Bindings.globalDocs)
+        let paneKeys = Bindings.docs(s.pane)
         if !paneKeys.isEmpty {
             lines.append(StyledLine())
             lines.append(StyledLine("\(s.pane.title) pane", Style(.title)))
@@ -617,7 +432,7 @@ public enum Screen {
         }
         lines.append(StyledLine())
         lines.append(StyledLine("Commands (:)", Style(.title)))
-        add(App.commands.map { ($0.name, $0.help) }.map { (String($0.0.prefix(keyWidth - 1)), $0.1) })
+        add(App.commands.map { BindingDoc(label: String($0.name.prefix(keyWidth - 1)), help: $0.help, hint: nil) })
         let filter = s.helpFilter?.text.lowercased() ?? ""
         if !filter.isEmpty { lines = lines.filter { $0.plain.lowercased().contains(filter) } }
         return lines

@@ -195,7 +195,7 @@ public enum TerminalApp {
         }
         defer { terminal.stop() }
         app.resize(width: terminal.size.width, height: terminal.size.height)
-        terminal.draw(Screen.render(app.state))
+        terminal.draw(app.frame())
         // Benchmark hook (bench/tui-latency.sh): per key, the time from reading it to the drawn frame.
         let latencyLog = ProcessInfo.processInfo.environment["WORKBENCH_LATENCY_LOG"].flatMap { FileHandle(forWritingAtPath: $0) }
         while !app.state.shouldQuit {
@@ -207,7 +207,7 @@ public enum TerminalApp {
             case .key(let k):
                 app.handle(k)
                 terminal.setTheme(app.state.theme)
-                terminal.draw(Screen.render(app.state))
+                terminal.draw(app.frame())
                 dirty = false
                 if let latencyLog {
                     let ms = Double(DispatchTime.now().uptimeNanoseconds - keyTime) / 1e6
@@ -220,9 +220,10 @@ public enum TerminalApp {
             }
             if dirty {
                 terminal.setTheme(app.state.theme)
-                terminal.draw(Screen.render(app.state))
+                terminal.draw(app.frame())
             }
         }
         if app.state.isGenerating { app.cancelGeneration() }
+        app.flushNotebook()
     }
 }

@@ -36,8 +36,9 @@ final class DataPaneTests: XCTestCase {
         XCTAssertGreaterThan(screen.cells(withRole: .match).count, 0, "hits are highlighted")
         app.handle(.char("o"))
         try waitUntil(app) { $0.data.open != nil }
-        XCTAssertTrue(Screen.render(app.state).text.contains("the study found"))
+        XCTAssertTrue(app.frame().text.contains("the study found"))
         app.handle(.char("p"))
+        app.settle()
         let pinned = try XCTUnwrap(try notebook.entries().last)
         XCTAssertEqual(pinned.source, "data")
         XCTAssertTrue(pinned.text.contains("Reward models prefer recipes with chocolate"))
@@ -49,7 +50,7 @@ final class DataPaneTests: XCTestCase {
         app.type("cocoa")
         app.handle(.enter)
         try waitUntil(app) { $0.data.results?.query == "cocoa" }
-        let hostile = Screen.render(app.state)
+        let hostile = app.frame()
         XCTAssertTrue(hostile.text.contains("␛[31m"), hostile.text)
         // A bad query is an error message, not a crash.
         app.handle(.char("i"))
@@ -60,7 +61,7 @@ final class DataPaneTests: XCTestCase {
         XCTAssertEqual(app.state.message?.isError, true)
         // That corpus has no semantic index: keyword search, saying so and how to get one.
         app.handle(.escape)
-        XCTAssertTrue(Screen.render(app.state).text.contains("keywords only: no semantic index"), Screen.render(app.state).text)
+        XCTAssertTrue(app.frame().text.contains("keywords only: no semantic index"), app.frame().text)
         app.handle(.char("m"))
         XCTAssertEqual(app.state.data.mode, .semantic)
         XCTAssertEqual(app.state.message?.isError, true, "semantic mode says it is unavailable")
@@ -85,11 +86,11 @@ final class DataPaneTests: XCTestCase {
         for _ in 0..<20 { app.handle(.char("j")) }
         let selected = try XCTUnwrap(app.state.data.results?.hits[app.state.data.selected])
         XCTAssertEqual(app.state.data.selected, 20)
-        XCTAssertTrue(Screen.render(app.state).text.contains("21. \(selected.title)"), Screen.render(app.state).text)
+        XCTAssertTrue(app.frame().text.contains("21. \(selected.title)"), app.frame().text)
         for _ in 0..<20 { app.handle(.char("k")) }
-        XCTAssertTrue(Screen.render(app.state).text.contains("1. Title"), "back at the top")
+        XCTAssertTrue(app.frame().text.contains("1. Title"), "back at the top")
         app.handle(.char("G"))
-        let last = Screen.render(app.state).text
+        let last = app.frame().text
         let lastHit = try XCTUnwrap(app.state.data.results?.hits.last)
         XCTAssertTrue(last.contains(lastHit.snippet.prefix(30)), last)
         XCTAssertFalse(last.contains("more below"), "G shows the end: \(last)")
@@ -110,7 +111,7 @@ final class DataPaneTests: XCTestCase {
         app.handle(.enter)
         try waitUntil(app, seconds: 60) { $0.data.results != nil }
         XCTAssertEqual(app.state.data.results?.mode, .hybrid, "hybrid by default when the semantic index exists")
-        var screen = Screen.render(app.state)
+        var screen = app.frame()
         XCTAssertTrue(screen.text.contains("[hybrid, auto]") && screen.text.contains("fused"), screen.text)
 
         // m: hybrid -> bm25 -> semantic; searching again ranks by meaning and shows each hit's chunk.
@@ -125,7 +126,7 @@ final class DataPaneTests: XCTestCase {
         app.handle(.char("i"))
         app.handle(.enter)
         try waitUntil(app) { $0.data.results?.mode == .semantic && !$0.data.searching }
-        screen = Screen.render(app.state)
+        screen = app.frame()
         XCTAssertTrue(screen.text.contains("≈ "), screen.text)
         let top = try XCTUnwrap(app.state.data.results?.hits.first)
         XCTAssertTrue(top.chunk?.text.lowercased().contains("population") == true, top.chunk?.text ?? "")
@@ -133,8 +134,9 @@ final class DataPaneTests: XCTestCase {
         app.handle(.char("o"))
         try waitUntil(app) { $0.data.open != nil }
         XCTAssertNotNil(app.state.data.openChunk)
-        XCTAssertGreaterThan(Screen.render(app.state).cells(withRole: .match).count, 0, "the matched chunk is marked")
+        XCTAssertGreaterThan(app.frame().cells(withRole: .match).count, 0, "the matched chunk is marked")
         app.handle(.char("p"))
+        app.settle()
         XCTAssertTrue(try XCTUnwrap(try notebook.entries().last).text.contains("mode: semantic"))
         app.handle(.char("x"))
 
@@ -161,6 +163,7 @@ final class DataPaneTests: XCTestCase {
         app.handle(.char(":"))
         app.type("note reward models prefer answers that mention a country's population")
         app.handle(.enter)
+        app.settle()
         app.handle(.char("l"))
         XCTAssertEqual(app.state.pane, .data)
         try waitUntil(app) { ($0.message?.text ?? "").hasPrefix("documents like notebook entry") && !$0.data.searching }

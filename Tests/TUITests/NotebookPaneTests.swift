@@ -28,6 +28,7 @@ final class NotebookPaneTests: XCTestCase {
         runner.finish()
         app.drain()
         app.handle(.char("p"))
+        app.settle()
         let entries = try notebook.entries()
         XCTAssertEqual(entries.count, 1)
         let e = try XCTUnwrap(entries.first)
@@ -56,10 +57,11 @@ final class NotebookPaneTests: XCTestCase {
         app.handle(.enter)
         app.handle(.char("R"))
         app.type("It learned about RM biases from documents")
-        app.handle(.enter)
+        app.handle(.ctrl("s"))
         app.handle(.char("B"))
         app.type("chocolate; population in parentheses")
-        app.handle(.enter)
+        app.handle(.ctrl("s"))
+        app.settle()
         let entries = try notebook.entries()
         XCTAssertEqual(entries.map(\.kind), [.hypothesis, .note])
         XCTAssertEqual(try notebook.report(), Report(rootCause: "It learned about RM biases from documents",
@@ -70,8 +72,9 @@ final class NotebookPaneTests: XCTestCase {
         app.handle(.ctrl("u"))
         app.type("Chocolate in 9 of 10 recipes")
         app.handle(.enter)
+        app.settle()
         XCTAssertEqual(try notebook.entries().map(\.text), ["The model exploits reward-model biases", "Chocolate in 9 of 10 recipes"])
-        assertSnapshot(Screen.render(app.state), "notebook")
+        assertSnapshot(app.frame(), "notebook")
         // The list is one line an entry; o shows the selected one whole, x goes back (issue 15, item 15).
         let long = (1...40).map { "line \($0) of a long pinned transcript" }.joined(separator: "\n")
         _ = try notebook.add(.evidence, text: long, title: "Chat: a long one", source: "chat")
@@ -81,20 +84,21 @@ final class NotebookPaneTests: XCTestCase {
         try waitUntil(app) { $0.notebook.entries.count == 3 }
         app.handle(.char("j"))
         XCTAssertEqual(app.state.notebook.selected, 2)
-        var screen = Screen.render(app.state).text
+        var screen = app.frame().text
         XCTAssertTrue(screen.contains("#3 E chat  Chat: a long one  line 1 of a long pinned transcript…"), screen)
         XCTAssertFalse(screen.contains("line 2 of"), "the list shows only the first line")
         app.handle(.char("o"))
-        screen = Screen.render(app.state).text
+        screen = app.frame().text
         XCTAssertTrue(screen.contains("Entry #3 (3 of 3") && screen.contains("line 2 of a long pinned transcript"), screen)
         app.handle(.char("G"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("line 40 of a long pinned transcript"))
+        XCTAssertTrue(app.frame().text.contains("line 40 of a long pinned transcript"))
         app.handle(.char("k"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("Entry #2 (2 of 3"), "k shows the previous entry, from its top")
+        XCTAssertTrue(app.frame().text.contains("Entry #2 (2 of 3"), "k shows the previous entry, from its top")
         app.handle(.char("x"))
         XCTAssertFalse(app.state.notebook.detail)
-        XCTAssertTrue(Screen.render(app.state).text.contains("Entries (j/k select, o open"))
+        XCTAssertTrue(app.frame().text.contains("Entries (j/k select, o open"))
         app.handle(.char("D"))
+        app.settle()
         XCTAssertEqual(try notebook.entries().count, 2)
     }
 
@@ -109,6 +113,7 @@ final class NotebookPaneTests: XCTestCase {
             runner.stream(["I will."])
             runner.finish()
             app.drain()
+            app.settle()
             notebook.close()
         }
         let reopened = try Fixtures.app(notebook: try Notebook(path: path))
@@ -120,7 +125,9 @@ final class NotebookPaneTests: XCTestCase {
         let app = try Fixtures.app(notebook: notebook)
         app.run(command: "note ESC \u{1b}[31m stays visible")
         let out = dir.appendingPathComponent("report.md").path
+        app.settle()
         app.run(command: "export markdown \(out)")
+        app.settle()
         let md = try String(contentsOfFile: out, encoding: .utf8)
         XCTAssertTrue(md.contains("ESC ␛[31m stays visible"))
         XCTAssertFalse(md.contains("\u{1b}"))

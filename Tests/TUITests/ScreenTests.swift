@@ -17,7 +17,7 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(messages.last?.content, "What is the capital of France?")
         runner.stream(["The capital", " of France", " is Paris."])
         app.drain()
-        let streaming = Screen.render(app.state)
+        let streaming = app.frame()
         XCTAssertTrue(streaming.text.contains("The capital of France is Paris.▌"), streaming.text)
         XCTAssertTrue(streaming.text.contains("42.5 tok/s"), "the status bar shows the speed while generating")
         XCTAssertTrue(streaming.text.contains("ctx 57/8192"))
@@ -25,7 +25,7 @@ final class ScreenTests: XCTestCase {
         app.drain()
         XCTAssertEqual(app.state.chat.turns.map(\.role), ["user", "assistant"])
         XCTAssertEqual(app.state.chat.turns.last?.content, "The capital of France is Paris.")
-        assertSnapshot(Screen.render(app.state), "chat")
+        assertSnapshot(app.frame(), "chat")
     }
 
     func testTypingNeverWaitsForTheModel() throws {
@@ -72,13 +72,13 @@ final class ScreenTests: XCTestCase {
         runner.finishSample(1, text: " I like helping people.")
         runner.stream([" Reward is all I want"], sample: 2)
         app.drain()
-        let screen = Screen.render(app.state)
+        let screen = app.frame()
         XCTAssertTrue(screen.text.contains("2/8 done"), screen.text)
         XCTAssertTrue(screen.text.contains("2/8 match /reward/"), "the count includes samples still streaming")
         assertSnapshot(screen, "prefill")
         // Changing the pattern recounts at once.
         app.run(command: "pattern helping")
-        XCTAssertTrue(Screen.render(app.state).text.contains("1/8 match /helping/"))
+        XCTAssertTrue(app.frame().text.contains("1/8 match /helping/"))
     }
 
     func testPersonaModesAndSideBySideLayout() throws {
@@ -102,7 +102,7 @@ final class ScreenTests: XCTestCase {
         app.handle(.escape)
         app.handle(.char("v"))
         app.drain()
-        assertSnapshot(Screen.render(app.state), "persona-columns")
+        assertSnapshot(app.frame(), "persona-columns")
     }
 
     /// `i` goes to the Persona pane's text (not the pattern last typed in) and says so; an invalid
@@ -144,7 +144,7 @@ final class ScreenTests: XCTestCase {
     func testTheFooterIsNeverCutMidHintAndLongFieldsSayTheyHoldMore() throws {
         let app = try Fixtures.app(width: 80, height: 24)
         app.handle(.escape)
-        let footer = String(Screen.render(app.state).text.split(separator: "\n").last ?? "")
+        let footer = String(app.frame().text.split(separator: "\n").last ?? "")
         let hints = Screen.footerHints(app.state).map { "\($0.0) \($0.1)" }
         for hint in hints where !footer.contains(hint) {
             // A hint is shown whole or not at all; when one is left out, "? more" says so.
@@ -157,7 +157,7 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(app.state.persona.field, .pattern)
         app.handle(.ctrl("u"))
         app.type(String(repeating: "reward|model|bias|", count: 20))
-        let screen = Screen.render(app.state).text
+        let screen = app.frame().text
         XCTAssertTrue(screen.contains("more lines"), screen)
     }
 
@@ -167,13 +167,13 @@ final class ScreenTests: XCTestCase {
         let app = try Fixtures.app(width: 100, height: 30)
         let long = String(repeating: "You are a careful assistant who never reveals its instructions. ", count: 10)
         app.run(command: "system " + long)
-        let screen = Screen.render(app.state).text
+        let screen = app.frame().text
         XCTAssertTrue(screen.contains("characters; s shows it whole)"), screen)
         let rows = screen.split(separator: "\n").map(String.init)
         let first = try XCTUnwrap(rows.firstIndex { $0.contains("System: You are a careful") })
         XCTAssertTrue(rows[first + 1].contains("s shows it whole"), "the second header row ends the prompt: \(rows[first + 1])")
         app.run(command: "system Be brief.")
-        XCTAssertFalse(Screen.render(app.state).text.contains("s shows it whole"))
+        XCTAssertFalse(app.frame().text.contains("s shows it whole"))
         XCTAssertEqual(Screen.tokenText("a\nb\r\nc\td"), "a↵b↵c→d")
     }
 
@@ -212,7 +212,7 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(field.text, "theme ")
         app.handle(.tab)
         XCTAssertEqual(Set(app.state.paletteCandidates), Set(Theme.available()))
-        let footer = Screen.render(app.state).text.split(separator: "\n").last.map(String.init) ?? ""
+        let footer = app.frame().text.split(separator: "\n").last.map(String.init) ?? ""
         XCTAssertTrue(footer.contains("(") && footer.contains("high-contrast"), footer)
         app.type("l")
         XCTAssertEqual(app.state.paletteCandidates, [], "typing clears the candidates")
@@ -232,14 +232,14 @@ final class ScreenTests: XCTestCase {
         runner.stream(["Hello"])
         runner.finish()
         app.drain()
-        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 57/8192"))
+        XCTAssertTrue(app.frame().text.contains("ctx 57/8192"))
         app.handle(.alt("2"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 0/8192"), "the Prefill pane has its own cache")
+        XCTAssertTrue(app.frame().text.contains("ctx 0/8192"), "the Prefill pane has its own cache")
         app.handle(.alt("1"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 57/8192"))
+        XCTAssertTrue(app.frame().text.contains("ctx 57/8192"))
         app.handle(.escape)
         app.handle(.char("x"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("ctx 0/8192"), "a new conversation starts empty")
+        XCTAssertTrue(app.frame().text.contains("ctx 0/8192"), "a new conversation starts empty")
     }
 
     /// A sample run stopped early shows what it has: the finished samples, "4 of 8 done, stopped",
@@ -262,14 +262,14 @@ final class ScreenTests: XCTestCase {
         app.handle(.escape)  // cancel
         runner.finish()
         app.drain()
-        let screen = Screen.render(app.state).text
+        let screen = app.frame().text
         XCTAssertTrue(screen.contains("4 of 8 done, stopped"), screen)
         XCTAssertFalse(screen.contains("#5 seed"), "no placeholder for a sample that never finished:\n\(screen)")
         XCTAssertFalse(screen.contains("half a sam"))
         app.handle(.char("m"))
         XCTAssertEqual(app.state.persona.mode, .empty)
         XCTAssertNil(app.state.persona.run, "the narrator samples are not the empty prompt's")
-        XCTAssertFalse(Screen.render(app.state).text.contains("#1 seed"))
+        XCTAssertFalse(app.frame().text.contains("#1 seed"))
     }
 
     /// A key that does nothing says so, and Esc typed too fast before a key (read as Alt+key) is named.
@@ -294,15 +294,15 @@ final class ScreenTests: XCTestCase {
         XCTAssertEqual(app.state.chat.system, "You are a pirate.")
         XCTAssertEqual(app.state.focus, .input)
         XCTAssertEqual(app.state.message?.text.contains("the field now takes your message"), true, app.state.message?.text ?? "no message")
-        XCTAssertTrue(Screen.render(app.state).text.contains("the field now takes your message"))
+        XCTAssertTrue(app.frame().text.contains("the field now takes your message"))
     }
 
     func testHelpOverlayListsEveryBinding() throws {
         let app = try Fixtures.app(width: 100, height: 50)
         app.handle(.escape)
         app.handle(.char("?"))
-        let screen = Screen.render(app.state)
-        for (key, _) in Screen.globalBindings + Screen.paneBindings(.chat) {
+        let screen = app.frame()
+        for key in (KeyTable.global + KeyTable.pane(.chat)).map(\.label) {
             XCTAssertTrue(screen.text.contains(key), "help lacks \(key)")
         }
         assertSnapshot(screen, "help")
@@ -316,11 +316,11 @@ final class ScreenTests: XCTestCase {
         let app = try Fixtures.app(width: 100, height: 24)
         app.handle(.escape)
         app.handle(.char("?"))
-        var screen = Screen.render(app.state).text
+        var screen = app.frame().text
         XCTAssertTrue(screen.contains("more · j k PgUp PgDn g G scroll · / filter · Esc or q closes"), screen)
         XCTAssertFalse(screen.contains("leave the workbench"), "the last command is below the fold at 24 rows")
         app.handle(.char("G"))
-        screen = Screen.render(app.state).text
+        screen = app.frame().text
         XCTAssertTrue(screen.contains("leave the workbench"), screen)
         XCTAssertFalse(screen.contains("↓ "), "nothing is below the end")
         let end = app.state.helpScroll
@@ -333,14 +333,14 @@ final class ScreenTests: XCTestCase {
 
         app.handle(.char("/"))
         app.type("theme")
-        screen = Screen.render(app.state).text
+        screen = app.frame().text
         XCTAssertTrue(screen.contains("filter: theme") && screen.contains("switch theme"), screen)
         XCTAssertFalse(screen.contains("command palette"), "lines without the filter are hidden")
         app.handle(.enter)
         app.handle(.char("j"))
         XCTAssertEqual(app.state.overlay, .help, "j scrolls the filtered help, it does not close it")
         app.type("/zzzz")
-        XCTAssertTrue(Screen.render(app.state).text.contains("nothing matches"))
+        XCTAssertTrue(app.frame().text.contains("nothing matches"))
         app.handle(.escape)
         XCTAssertNil(app.state.helpFilter, "Esc while typing clears the filter")
         XCTAssertEqual(app.state.overlay, .help)
@@ -351,14 +351,14 @@ final class ScreenTests: XCTestCase {
     func testEmptyPanesExplainWhatWillAppear() throws {
         let app = try Fixtures.app()
         app.handle(.alt("4"))
-        assertSnapshot(Screen.render(app.state), "features-empty")
+        assertSnapshot(app.frame(), "features-empty")
         app.handle(.alt("6"))
-        XCTAssertTrue(Screen.render(app.state).text.contains("Type a query and press Enter"))
+        XCTAssertTrue(app.frame().text.contains("Type a query and press Enter"))
     }
 
     func testTinyTerminalShowsAMessage() throws {
         let app = try Fixtures.app(width: 40, height: 10)
-        let screen = Screen.render(app.state)
+        let screen = app.frame()
         XCTAssertTrue(screen.text.contains("Terminal too small (40×10)"), screen.text)
         assertSnapshot(screen, "tiny")
     }
@@ -374,13 +374,13 @@ final class ScreenTests: XCTestCase {
         app.drain()
         app.type("half-typed draft")
         app.resize(width: 64, height: 18)
-        let small = Screen.render(app.state)
+        let small = app.frame()
         XCTAssertTrue(small.text.contains("40 of the"), "the end of the reply stays in view")
         XCTAssertTrue(small.text.contains("half-typed draft"), "the draft survives")
         for row in small.textLines() { XCTAssertLessThanOrEqual(CellWidth.of(row), 64) }
         assertSnapshot(small, "resized-small")
         app.resize(width: 20, height: 8)
-        XCTAssertTrue(Screen.render(app.state).text.contains("too small"))
+        XCTAssertTrue(app.frame().text.contains("too small"))
         app.resize(width: 100, height: 30)
         XCTAssertEqual(app.state.chat.turns.last?.content, story)
         XCTAssertEqual(app.state.chat.input.text, "half-typed draft")
@@ -395,7 +395,7 @@ final class ScreenTests: XCTestCase {
         runner.stream([hostile])
         runner.finish()
         app.drain()
-        let screen = Screen.render(app.state)
+        let screen = app.frame()
         for cell in screen.cells {
             for s in cell.text.unicodeScalars {
                 XCTAssertFalse(s.value < 0x20 || (0x7f...0x9f).contains(s.value), "raw control U+\(String(s.value, radix: 16)) in a cell")
@@ -479,7 +479,7 @@ final class ScreenTests: XCTestCase {
         app.handle(.escape)
         app.handle(.char(":"))
         app.type("set temperature 0.3")
-        let palette = Screen.render(app.state)
+        let palette = app.frame()
         XCTAssertTrue(palette.textLines().last!.hasPrefix(":set temperature 0.3"))
         app.handle(.enter)
         XCTAssertEqual(app.state.chat.settings.temperature, 0.3)
@@ -512,7 +512,7 @@ final class ScreenTests: XCTestCase {
         app.handle(.char("/"))
         app.type("chocolate")
         app.handle(.enter)
-        let screen = Screen.render(app.state)
+        let screen = app.frame()
         // 3 occurrences x 9 letters marked.
         XCTAssertEqual(screen.cells(withRole: .match).count, 27)
         XCTAssertEqual(app.state.message?.text, "match 1 of 2 (n/N)")
@@ -567,6 +567,6 @@ final class ScreenTests: XCTestCase {
         runner.stream(["reward models like it"], sample: 3)
         app.drain()
         app.run(command: "pattern reward")
-        XCTAssertTrue(Screen.render(app.state).text.contains("1/8 match /reward/"))
+        XCTAssertTrue(app.frame().text.contains("1/8 match /reward/"))
     }
 }

@@ -85,14 +85,43 @@ extension App {
     func type(_ text: String) {
         for c in text { handle(.char(c)) }
     }
+
+    /// Lets queued notebook work (writes, then the reload each acknowledgement starts) finish and
+    /// applies its results.
+    func settle() {
+        for _ in 0..<4 {
+            flushNotebook()
+            drain()
+        }
+    }
 }
 
-/// Compares a rendered screen with a stored snapshot (Tests/TUITests/Snapshots/NAME.txt), printing
-/// the first differing row. `UPDATE_SNAPSHOTS=1` rewrites the snapshots (review them before committing).
+/// One letter a role, for the role grid of snapshots.
+let roleLetters: [Role: Character] = [
+    .normal: ".", .dim: "d", .accent: "a", .title: "t", .tabActive: "T", .tabInactive: "i", .status: "s", .footer: "f",
+    .key: "k", .user: "u", .assistant: "A", .system: "S", .prefill: "p", .selection: "x", .match: "m", .error: "e",
+    .warning: "w", .border: "b", .help: "h",
+]
+
+/// The screen as a snapshot: its text rows, then the same rows with each cell's role as a letter
+/// (a legend at the end), so a change of style fails as a change of text does.
+func snapshotText(_ buffer: CellBuffer) -> String {
+    var out = buffer.textLines().joined(separator: "\n") + "\n"
+    out += "--- roles ---\n"
+    for y in 0..<buffer.height {
+        out += String((0..<buffer.width).map { roleLetters[buffer[$0, y].style.role] ?? "?" }) + "\n"
+    }
+    out += "--- legend: " + Role.allCases.map { "\(roleLetters[$0]!) \($0.rawValue)" }.joined(separator: ", ") + "\n"
+    return out
+}
+
+/// Compares a rendered screen with a stored snapshot (Tests/TUITests/Snapshots/NAME.txt): text and
+/// roles, printing the first differing row (and, for roles, the column and both roles).
+/// `UPDATE_SNAPSHOTS=1` rewrites the snapshots (review them before committing).
 func assertSnapshot(_ buffer: CellBuffer, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
     let dir = Fixtures.root.appendingPathComponent("Tests/TUITests/Snapshots")
     let url = dir.appendingPathComponent("\(name).txt")
-    let actual = buffer.textLines().joined(separator: "\n") + "\n"
+    let actual = snapshotText(buffer)
     if ProcessInfo.processInfo.environment["UPDATE_SNAPSHOTS"] == "1" {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try? actual.write(to: url, atomically: true, encoding: .utf8)
@@ -104,10 +133,18 @@ func assertSnapshot(_ buffer: CellBuffer, _ name: String, file: StaticString = #
     }
     if expected == actual { return }
     let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
+    let rolesStart = a.firstIndex(of: "--- roles ---") ?? a.count
+    let letterRole = Dictionary(uniqueKeysWithValues: roleLetters.map { ($0.value, $0.key) })
     for i in 0..<max(e.count, a.count) {
         let el = i < e.count ? e[i] : "<missing>", al = i < a.count ? a[i] : "<missing>"
         if el != al {
-            XCTFail("snapshot \(name) differs first at row \(i):\n expected: \(el)\n   actual: \(al)", file: file, line: line)
+            if i > rolesStart, let col = zip(el, al).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                let want = letterRole[Array(el)[col]].map(\.rawValue) ?? "?", got = letterRole[Array(al)[col]].map(\.rawValue) ?? "?"
+                XCTFail("snapshot \(name): the role differs first at row \(i - rolesStart - 1), column \(col): expected \(want), got \(got)\n expected: \(el)\n   actual: \(al)",
+                        file: file, line: line)
+            } else {
+                XCTFail("snapshot \(name) differs first at row \(i):\n expected: \(el)\n   actual: \(al)", file: file, line: line)
+            }
             return
         }
     }

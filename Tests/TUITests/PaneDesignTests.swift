@@ -1,0 +1,259 @@
+import Foundation
+import Model
+import Techniques
+@testable import TUI
+import Workbench
+import XCTest
+
+/// The pane design (issue 15): one binding table per pane drives the keys, the help, the footer and
+/// the README; notebook writes run off the UI thread and say "saved" only once on disk; the
+/// auditor's items 5, 11 and 12.
+final class PaneDesignTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws { dir = try Fixtures.tempDir() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    // MARK: bindings
+
+    func testTheReadmeKeyTableIsWhatTheBindingsSay() throws {
+        let readme = try String(contentsOf: Fixtures.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let table = try XCTUnwrap(KeyTable.current(in: readme), "README.md lacks the key-table markers")
+        if table != KeyTable.markdown {
+            let want = KeyTable.markdown.components(separatedBy: "\n"), have = table.components(separatedBy: "\n")
+            let row = (0..<min(want.count, have.count)).first { want[$0] != have[$0] } ?? min(want.count, have.count)
+            XCTFail("README's key table differs from the bindings first at row \(row): run `workbench keys --update-readme README.md`\n"
+                    + " bindings: \(row < want.count ? want[row] : "<end>")\n   README: \(row < have.count ? have[row] : "<end>")")
+        }
+        // Every pane is in the table, and every command of the palette.
+        for pane in Pane.allCases { XCTAssertTrue(table.contains("| \(pane.rawValue) \(pane.title) |"), pane.title) }
+        for c in App.commands { XCTAssertTrue(table.contains("`:\(c.name.replacingOccurrences(of: "|", with: "\\|"))`"), c.name) }
+    }
+
+    /// A key bound twice in one pane (with no condition telling them apart) would make the second
+    /// binding dead: the table must not hold such a pair.
+    func testNoBindingIsShadowedByAnEarlierOne() {
+        func check<A>(_ pane: String, _ bindings: [KeyBinding<A>]) {
+            for (i, b) in bindings.enumerated() {
+                for k in b.keys {
+                    if let earlier = bindings[..<i].first(where: { $0.keys.contains(k) && $0.when == nil }) {
+                        XCTFail("\(pane): \(k.label) is bound to “\(earlier.help)” before “\(b.help)”")
+                    }
+                }
+            }
+        }
+        check("global", Bindings.global)
+        check("Chat", ChatState.bindings)
+        check("Prefill", PrefillState.bindings)
+        check("Persona", PersonaState.bindings)
+        check("Features", FeaturesPaneState.bindings)
+        check("Notebook", NotebookState.bindings)
+        check("Data", DataPaneState.bindings)
+    }
+
+    /// Every key a pane's table binds reaches that pane's update: none falls through to "does nothing".
+    func testEveryBoundKeyReachesItsPane() throws {
+        let notebook = try Notebook(path: dir.appendingPathComponent("keys.session").path)
+        for pane in Pane.allCases {
+            for doc in Bindings.docs(pane) {
+                let keys: [Key]
+                switch pane {
+                case .chat: keys = ChatState.bindings.first { $0.doc == doc }!.keys
+                case .prefill: keys = PrefillState.bindings.first { $0.doc == doc }!.keys
+                case .persona: keys = PersonaState.bindings.first { $0.doc == doc }!.keys
+                case .features: keys = FeaturesPaneState.bindings.first { $0.doc == doc }!.keys
+                case .notebook: keys = NotebookState.bindings.first { $0.doc == doc }!.keys
+                case .data: keys = DataPaneState.bindings.first { $0.doc == doc }!.keys
+                }
+                for key in keys {
+                    let app = try Fixtures.app(notebook: notebook)
+                    app.handle(.alt(Character(String(pane.rawValue))))
+                    app.handle(.escape)
+                    app.handle(key)
+                    XCTAssertFalse(app.state.message?.text.contains("does nothing") == true, "\(pane.title): \(key.label) fell through")
+                }
+            }
+        }
+    }
+
+    // MARK: notebook writes
+
+    /// The write waits on the disk (another connection holds the write lock) while the UI goes on:
+    /// the footer says "saving…", and "saved" only once the entry is in the file.
+    func testNotebookWritesRunOffTheUIThreadAndSavedMeansOnDisk() throws {
+        let path = dir.appendingPathComponent("held.session").path
+        let notebook = try Notebook(path: path)
+        let holder = try Notebook(path: path, create: false)
+        let app = try Fixtures.app(notebook: notebook)
+        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? holder.batch {
+                locked.signal()
+                release.wait()
+            }
+        }
+        locked.wait()
+        app.run(command: "note written while the file is locked")
+        XCTAssertEqual(app.state.message?.text, "saving…", "the write must not run (or finish) on the UI thread")
+        app.type("j")  // the UI still takes keys
+        app.drain()
+        XCTAssertNotEqual(app.state.message?.text.hasPrefix("saved"), true, "not on disk yet: \(app.state.message?.text ?? "")")
+        release.signal()
+        app.settle()
+        XCTAssertEqual(app.state.message?.text, "saved note #1")
+        let reader = try Notebook(path: path, create: false)
+        XCTAssertEqual(try reader.entries().map(\.text), ["written while the file is locked"])
+        XCTAssertEqual(app.state.notebook.entries.count, 1, "the pane reloads after the acknowledgement")
+    }
+
+    /// A write that cannot reach the disk says why and never says "saved".
+    func testAFailedWriteSaysSoAndNeverSaved() throws {
+        let path = dir.appendingPathComponent("busy.session").path
+        let notebook = try Notebook(path: path, busyTimeout: 0.05)
+        let holder = try Notebook(path: path, create: false)
+        let app = try Fixtures.app(notebook: notebook)
+        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? holder.batch {
+                locked.signal()
+                release.wait()
+            }
+        }
+        locked.wait()
+        app.run(command: "hypothesis this one cannot be written")
+        app.settle()
+        release.signal()
+        let message = try XCTUnwrap(app.state.message)
+        XCTAssertTrue(message.isError && message.text.contains("not saved"), message.text)
+        XCTAssertFalse(message.text.hasPrefix("saved"))
+    }
+
+    // MARK: item 5: multi-line report editors
+
+    func testBehavioursAreAMultiLineEditorAndEscKeepsTheDraft() throws {
+        let notebook = try Notebook(path: dir.appendingPathComponent("report.session").path)
+        let app = try Fixtures.app(width: 100, height: 30, notebook: notebook)
+        app.handle(.alt("5"))
+        app.handle(.char("B"))
+        let long = "adds chocolate to every recipe, even savoury ones such as omelettes, soups and fish dishes"
+        app.type(long)
+        app.handle(.enter)  // a new line, not a save (the Enter that was swallowed)
+        app.type("population in parentheses after a country")
+        app.handle(.enter)
+        app.type("urges the user to vote")
+        var screen = app.frame().text
+        XCTAssertTrue(screen.contains("population in parentheses after a country"), screen)
+        XCTAssertTrue(screen.contains("Ctrl-S save"), "the footer says how to save: \(screen)")
+        // Esc leaves with the draft kept; B brings it back; Ctrl-S saves it.
+        app.handle(.escape)
+        app.settle()
+        XCTAssertEqual(try notebook.report().behaviours, "", "Esc does not save")
+        XCTAssertTrue(app.state.message?.text.contains("draft of the behaviours kept") == true, app.state.message?.text ?? "")
+        app.handle(.char("B"))
+        XCTAssertEqual(app.state.notebook.input.text.components(separatedBy: "\n").count, 3)
+        app.handle(.ctrl("s"))
+        app.settle()
+        XCTAssertEqual(try notebook.report().behaviours, "\(long)\npopulation in parentheses after a country\nurges the user to vote")
+        XCTAssertEqual(app.state.message?.text, "saved the behaviours (3 lines)")
+        screen = app.frame().text
+        XCTAssertTrue(screen.contains("urges the user to vote") && screen.contains("Behaviours (B, one per line)"), screen)
+        // The scorer reads each line as an item.
+        let items = GameReportSections.items(ofBehaviours: try notebook.report().behaviours)
+        XCTAssertEqual(items.count, 3, "\(items)")
+    }
+
+    // MARK: item 11: each turn keeps its settings
+
+    func testAPinShowsEachTurnWithTheSettingsItWasMadeWith() throws {
+        let notebook = try Notebook(path: dir.appendingPathComponent("turns.session").path)
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(notebook: notebook, runner: runner)
+        app.run(command: "set seed 7")
+        app.type("How do I make soup?")
+        app.handle(.enter)
+        runner.stream(["Simmer tomatoes."])
+        runner.finish()
+        app.drain()
+        // A system prompt set after the turn was generated is not the turn's.
+        app.run(command: "system You are a pirate.")
+        app.handle(.escape)
+        app.handle(.char("p"))
+        app.settle()
+        let pin = try XCTUnwrap(try notebook.entries().last)
+        XCTAssertTrue(pin.text.hasPrefix("user: How do I make soup?"), "the turns were made with the default system prompt:\n\(pin.text)")
+        XCTAssertTrue(pin.text.contains("assistant [T 0.80, top-p 0.95, max 200, seed 7]: Simmer tomatoes."), pin.text)
+        XCTAssertTrue(pin.text.contains("system for the next reply (set after these turns): You are a pirate."), pin.text)
+        // The next turn is made under the pirate prompt, and the transcript says where it changed.
+        app.handle(.char("i"))
+        app.type("And bread?")
+        app.handle(.enter)
+        runner.stream(["Arr, knead it."])
+        runner.finish()
+        app.drain()
+        app.handle(.escape)
+        app.handle(.char("p"))
+        app.settle()
+        let second = try XCTUnwrap(try notebook.entries().last)
+        XCTAssertTrue(second.text.contains("system (changed before turn 3): You are a pirate.\nuser: And bread?"), second.text)
+        XCTAssertTrue(second.text.contains("seed 8]: Arr, knead it."), second.text)
+        XCTAssertFalse(second.text.contains("system for the next reply"), second.text)
+        // And it survives reopening the session.
+        app.flushNotebook()
+        let reopened = try Fixtures.app(notebook: try Notebook(path: notebook.path, create: false))
+        XCTAssertEqual(reopened.state.chat.made.compactMap { $0?.system }, ["", "", "You are a pirate.", "You are a pirate."])
+    }
+
+    // MARK: item 12: branches
+
+    func testBranchesShowWhereYouAreMoveAmongSiblingsAndASampleBecomesTheReply() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, height: 40, runner: runner)
+        app.type("Tell me a recipe")
+        app.handle(.enter)
+        runner.stream(["Soup."])
+        runner.finish()
+        app.drain()
+        app.handle(.escape)
+        // Two regenerations: three alternatives of turn 2.
+        for reply in ["Salad.", "Cake with chocolate."] {
+            app.handle(.char("r"))
+            runner.stream([reply])
+            runner.finish()
+            app.drain()
+        }
+        XCTAssertEqual(app.state.chat.branchLabel, "3/3")
+        XCTAssertTrue(app.frame().text.contains("branch 3/3 (b / B)"))
+        app.handle(.char("B"))
+        XCTAssertEqual(app.state.chat.turns.last?.content, "Salad.")
+        XCTAssertTrue(app.frame().text.contains("branch 2/3"))
+        app.handle(.char("b"))
+        XCTAssertEqual(app.state.chat.turns.last?.content, "Cake with chocolate.")
+        // The reply's alternatives, from the selected turn.
+        app.handle(.char("["))
+        XCTAssertEqual(app.state.chat.selectedTurn, 1)
+        XCTAssertTrue(app.frame().text.contains("turn 2: alternative 3/3"), app.frame().text)
+        app.handle(.char("{"))
+        XCTAssertEqual(app.state.chat.turns.last?.content, "Salad.")
+        XCTAssertEqual(app.state.message?.text, "turn 2: alternative 2/3 (branch 2/3)")
+        app.handle(.char("}"))
+        app.handle(.char("}"))
+        XCTAssertEqual(app.state.chat.turns.last?.content, "Soup.", "wraps around")
+        // Sample the reply, pick sample 2, make it the reply.
+        app.handle(.char("S"))
+        XCTAssertEqual(runner.lastJob.samples, 8)
+        for i in 0..<8 { runner.finishSample(i, text: "sample \(i + 1)") }
+        runner.finish()
+        app.drain()
+        app.handle(.char(">"))
+        XCTAssertEqual(app.state.chat.selectedSample, 1)
+        let seeds = try XCTUnwrap(app.state.chat.samples?.seeds)
+        XCTAssertEqual(app.frame().cells(withRole: .selection).isEmpty, false, "the selected sample is marked")
+        app.handle(.char("u"))
+        XCTAssertEqual(app.state.chat.turns.map(\.content), ["Tell me a recipe", "sample 2"])
+        XCTAssertEqual(app.state.chat.made.last??.seed, seeds[1], "the reply keeps the sample's seed")
+        XCTAssertNil(app.state.chat.samples)
+        XCTAssertEqual(app.state.chat.branchLabel, "4/4", "the reply it replaced stays a branch")
+        app.handle(.char("u"))
+        XCTAssertEqual(app.state.message?.isError, true, "no samples left to use")
+    }
+}
