@@ -13,6 +13,9 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .customLong("served-model"), help: "The server's model name, as in GET /v1/models (default: the first listed).")
     var servedModel: String?
 
+    @Option(name: .customLong("base-served-model"), help: "With --backend: the server's name of the base model, for --compare-base and the organism eval (--served-model names the organism).")
+    var baseServedModel: String?
+
     @Option(name: .customLong("api-key-env"), help: ArgumentHelp("Read the server's API key from this environment variable (never given on the command line).", valueName: "VAR"))
     var apiKeyEnv: String?
 
@@ -28,7 +31,8 @@ struct BackendOptions: ParsableArguments {
 
     func validate() throws {
         if backend == nil {
-            for (flag, given) in [("--served-model", servedModel != nil), ("--api-key-env", apiKeyEnv != nil), ("--template", template != nil)] where given {
+            for (flag, given) in [("--served-model", servedModel != nil), ("--base-served-model", baseServedModel != nil),
+                                  ("--api-key-env", apiKeyEnv != nil), ("--template", template != nil)] where given {
                 throw ValidationError("\(flag) needs --backend URL")
             }
             return
@@ -62,6 +66,9 @@ struct BackendOptions: ParsableArguments {
         options.timeouts.response = backendTimeout
         options.concurrency = backendConcurrency
         let engine = try RemoteEngine(url: backend, servedModel: servedModel, apiKey: key, format: format, tokenizer: tokenizer, options: options)
+        if let baseServedModel {
+            engine.base = try RemoteEngine(url: backend, servedModel: baseServedModel, apiKey: key, format: format, tokenizer: tokenizer, options: options)
+        }
         if let problem = format.templateProblem { FileHandle.standardError.write(Data(TerminalText.sanitize("note: \(template): \(problem)\n").utf8)) }
         return engine
     }

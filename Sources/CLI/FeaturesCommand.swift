@@ -29,6 +29,8 @@ struct FeaturesRead: ParsableCommand {
     @Option(help: "SAELens directory: cfg.json and sae_weights.safetensors (labels.json, feature_index.json optional).") var sae: String
     @Option(help: "max, sum, or last over tokens (position 0, the attention sink, left out unless it is the only one).") var reduce: FeatureReduction = .max
     @Option(help: "How many features.") var top: Int = 20
+    @Flag(name: .customLong("compare-base"), help: "Read the text on the base model too (the adapter off) and list the features the adapter moves most: organism minus base, largest first, then the most negative.")
+    var compareBase = false
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "The text.") var text: [String] = []
 
@@ -39,6 +41,7 @@ struct FeaturesRead: ParsableCommand {
     func run() throws {
         let loaded = try modelOptions.load()
         let autoencoder = try SparseAutoencoder.load(directory: sae, expectedDIn: loaded.model.embeddingLength)
+        if compareBase { return try runCompare(loaded, autoencoder) }
         var reading = try FeatureActivations.compute(text: readTextArgument(text), sae: autoencoder, model: loaded,
                                                      reduce: reduce, top: top)
         // labels.json wins (compute read it); the index's automatic labels fill the rest.
@@ -68,6 +71,27 @@ struct FeaturesRead: ParsableCommand {
         if reading.features.isEmpty { printSafe("  (no feature fired)", terminator: "\n") }
         for f in reading.features {
             printSafe(String(format: "%6d  %10.4f  ", f.index, f.activation) + (f.label ?? ""), terminator: "\n")
+        }
+    }
+}
+
+extension FeaturesRead {
+    /// Organism minus base for the text's features.
+    func runCompare(_ loaded: LoadedModel, _ sae: SparseAutoencoder) throws {
+        var labels = (try FeatureActivations.loadLabels(directory: sae.directory)) ?? [:]
+        if FileManager.default.fileExists(atPath: FeatureIndex.url(in: sae.directory).path) {
+            for f in try FeatureIndex.load(besides: sae).features where labels[f.index] == nil { labels[f.index] = f.label }
+        }
+        let diffs = try FeatureActivations.compareBase(text: readTextArgument(text), sae: sae, model: loaded, reduce: reduce, top: top, labels: labels)
+        if json {
+            struct Out: Encodable { let hook: String; let reduce: String; let differences: [FeatureDifference] }
+            return try printJSON(Out(hook: sae.hookName ?? "", reduce: reduce.rawValue, differences: diffs))
+        }
+        printSafe("\(sae.hookName ?? ""), \(reduce.rawValue) over tokens, organism minus base (the adapter off):", terminator: "\n")
+        printSafe(" index    organism        base  difference  label", terminator: "\n")
+        if diffs.isEmpty { printSafe("  (the adapter moves no feature)", terminator: "\n") }
+        for d in diffs {
+            printSafe(String(format: "%6d  %10.4f  %10.4f  %+10.4f  ", d.index, d.organism, d.base, d.difference) + (d.label ?? ""), terminator: "\n")
         }
     }
 }

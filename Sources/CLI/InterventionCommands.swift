@@ -19,6 +19,62 @@ struct InputOptions: ParsableArguments {
 
 extension SteeringSpec.Mode: ExpressibleByArgument {}
 
+/// How samples are counted and compared: a pattern (case-insensitive, or case-sensitive with
+/// --match-case) and, with --compare-base, the same input and seeds with the adapter off.
+struct MatchOptions: ParsableArguments {
+    @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
+    @Option(name: .customLong("match-case"), help: "Count samples matching this case-sensitive regular expression (instead of --match).")
+    var matchCase: String?
+    @Flag(name: .customLong("compare-base"), help: "Run the same input and seeds on the base model too (the adapter off; on a server, --base-served-model) and give both counts: organism 7/8 vs base 0/8.")
+    var compareBase = false
+
+    func validate() throws {
+        if match != nil && matchCase != nil { throw ValidationError("give --match or --match-case, not both") }
+        if let pattern { _ = try MultiSample.compile(pattern, caseSensitive: caseSensitive) }
+    }
+
+    var pattern: String? { matchCase ?? match }
+    var caseSensitive: Bool { matchCase != nil }
+    /// Whether the command samples a set (and counts) rather than streaming one reply.
+    func wantsSet(samples: Int) -> Bool { samples > 1 || pattern != nil || compareBase }
+}
+
+/// A sample set as JSON: the pattern, its count and every sample.
+struct SetJSON: Encodable {
+    let pattern: String?
+    let case_sensitive: Bool
+    let matches: Int
+    let total: Int
+    let samples: [SampleJSON]
+    init(_ set: SampleSet) {
+        pattern = set.pattern
+        case_sensitive = set.caseSensitive == true
+        matches = set.matching.count
+        total = set.samples.count
+        samples = SampleJSON.list(set)
+    }
+}
+
+/// The organism's and the base model's sets of one probe, as JSON and as text.
+struct ComparisonJSON: Encodable {
+    let prompt: String
+    let summary: String
+    let organism: SetJSON
+    let base: SetJSON
+    init(_ c: BaseComparison) {
+        prompt = c.organism.samples.first?.prompt ?? ""
+        summary = c.summary
+        organism = SetJSON(c.organism)
+        base = SetJSON(c.base)
+    }
+}
+
+/// Prints a finished sample of a set, saying which model made it when two are compared.
+func printSample(_ i: Int, _ record: GenerationRecord, base: Bool?, prefix: String = "") {
+    let who = base.map { $0 ? "base " : "organism " } ?? ""
+    printSafe("--- \(who)sample \(i + 1) (seed \(record.settings.sampling.seed))\n" + prefix + record.text + "\n")
+}
+
 /// One sample of a set as the JSON output of `fuzz` and `persona` shows it.
 struct SampleJSON: Encodable {
     let seed: UInt64
@@ -44,6 +100,8 @@ struct Steer: ParsableCommand {
     @Option(name: .customLong("feature"), help: "Feature index (repeatable).") var features: [Int]
     @Option(name: .customLong("strength"), help: "Strength per feature (repeatable; one value applies to all).") var strengths: [Float]
     @Option(help: "add: x += a*W_dec[f]; scale: f -> (1+a)*f keeping the reconstruction error.") var mode: SteeringSpec.Mode = .add
+    @Option(help: "Number of samples (seeds seed, seed+1, ...), each steered and unsteered.") var samples: Int = 1
+    @OptionGroup var matching: MatchOptions
     @OptionGroup var inputOptions: InputOptions
     @Flag(help: "Print JSON.") var json = false
 
@@ -57,7 +115,12 @@ struct Steer: ParsableCommand {
         let specs = features.enumerated().map { i, f in
             SteeringSpec(feature: f, strength: strengths.count == 1 ? strengths[0] : strengths[i], mode: mode)
         }
-        let result = try Steering.compare(inputOptions.input, specs: specs, sae: autoencoder, settings: sampling.settings, model: loaded)
+        let input = inputOptions.input
+        guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
+        if matching.wantsSet(samples: samples) {
+            return try runSets(input, specs: specs, sae: autoencoder, model: loaded)
+        }
+        let result = try Steering.compare(input, specs: specs, sae: autoencoder, settings: sampling.settings, model: loaded)
         if json {
             struct Side: Encodable { let ids: [Int32]; let text: String; let stop: String }
             struct Out: Encodable { let hook: String; let specs: [SteeringSpec]; let prompt: String; let steered: Side; let baseline: Side }
@@ -66,6 +129,56 @@ struct Steer: ParsableCommand {
                               steered: side(result.steered), baseline: side(result.baseline)))
         } else {
             printSafe("--- baseline\n\(result.baseline.text)\n--- steered (\(mode.rawValue) at \(result.hook))\n\(result.steered.text)\n")
+        }
+    }
+
+    /// N seeds, each sampled steered and unsteered, counted with the pattern; with --compare-base
+    /// all of it again with the adapter off.
+    func runSets(_ input: GenerationInput, specs: [SteeringSpec], sae: SparseAutoencoder, model: LoadedModel) throws {
+        struct Sets { var steered: SampleSet; var unsteered: SampleSet; var hook: String }
+        func sets(base: Bool?) throws -> Sets {
+            var baselines: [GenerationRecord] = []
+            var hook = ""
+            let steered = try MultiSample.run(count: samples, settings: sampling.settings, pattern: matching.pattern,
+                                              caseSensitive: matching.caseSensitive, one: { s in
+                let c = try Steering.compare(input, specs: specs, sae: sae, settings: s, model: model)
+                baselines.append(c.baseline)
+                hook = c.hook
+                return c.steered
+            }, onSample: { i, record in
+                if !json {
+                    let who = base.map { $0 ? "base " : "organism " } ?? ""
+                    printSafe("--- \(who)sample \(i + 1) (seed \(record.settings.sampling.seed))\nunsteered: \(baselines[i].text)\nsteered:   \(record.text)\n")
+                }
+                return true
+            })
+            let unsteered = try MultiSample.set(baselines, pattern: matching.pattern, caseSensitive: matching.caseSensitive)
+            return Sets(steered: steered, unsteered: unsteered, hook: hook)
+        }
+        func line(_ s: Sets) -> String {
+            let suffix = matching.pattern.map { " match /\($0)/" + (matching.caseSensitive ? " (case-sensitive)" : "") } ?? ""
+            return "steered \(s.steered.matching.count)/\(s.steered.samples.count) vs unsteered \(s.unsteered.matching.count)/\(s.unsteered.samples.count)\(suffix)"
+        }
+        struct SetsJSON: Encodable { let hook: String; let summary: String; let steered: SetJSON; let unsteered: SetJSON }
+        func encode(_ s: Sets) -> SetsJSON { SetsJSON(hook: s.hook, summary: line(s), steered: SetJSON(s.steered), unsteered: SetJSON(s.unsteered)) }
+        if matching.compareBase {
+            // Inside `both` the second run has the adapter off, so `adapter == nil` names it.
+            let (o, b) = try BaseComparison.both(model) { try sets(base: model.adapter == nil) }
+            let summary = "organism: \(line(o)); base: \(line(b))"
+            if json {
+                struct Out: Encodable { let specs: [SteeringSpec]; let summary: String; let organism: SetsJSON; let base: SetsJSON }
+                try printJSON(Out(specs: specs, summary: summary, organism: encode(o), base: encode(b)))
+            } else {
+                printSafe(summary + "\n")
+            }
+            return
+        }
+        let s = try sets(base: nil)
+        if json {
+            struct Out: Encodable { let specs: [SteeringSpec]; let result: SetsJSON }
+            try printJSON(Out(specs: specs, result: encode(s)))
+        } else {
+            printSafe(line(s) + "\n")
         }
     }
 }
@@ -80,7 +193,7 @@ struct Fuzz: ParsableCommand {
     @Option(help: "resid_pre, resid_post, attn_out or mlp_out.") var hook: String = "resid_post"
     @Option(help: "Noise standard deviation as a fraction of each token's RMS activation.") var noise: Float = 0.1
     @Option(help: "Number of samples (seeds seed, seed+1, ...).") var samples: Int = 8
-    @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
+    @OptionGroup var matching: MatchOptions
     @OptionGroup var inputOptions: InputOptions
     @Flag(help: "Print JSON.") var json = false
 
@@ -90,17 +203,35 @@ struct Fuzz: ParsableCommand {
         }
         guard noise >= 0, noise.isFinite else { throw ValidationError("--noise must be >= 0") }
         guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
-        if let match { _ = try MultiSample.compile(match) }
         let loaded = try modelOptions.load()
-        let set = try Fuzzing.run(inputOptions.input, at: point, scale: noise, samples: samples, pattern: match,
-                                  settings: sampling.settings, model: loaded) { i, record in
-            if !json { printSafe("--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n\(record.text)\n") }
-            return true
+        let (input, match) = (inputOptions.input, matching.pattern)
+        func fuzz(base: Bool?) throws -> SampleSet {
+            try Fuzzing.run(input, at: point, scale: noise, samples: samples, pattern: match, caseSensitive: matching.caseSensitive,
+                            settings: sampling.settings, model: loaded) { i, record in
+                if !json { printSample(i, record, base: base) }
+                return true
+            }
         }
+        if matching.compareBase {
+            // Inside `both` the second run has the adapter off, so `adapter == nil` names it.
+            let (o, b) = try BaseComparison.both(loaded) { try fuzz(base: loaded.adapter == nil) }
+            let c = BaseComparison(organism: o, base: b)
+            if json {
+                struct Out: Encodable { let hook: String; let noise: Float; let comparison: ComparisonJSON }
+                try printJSON(Out(hook: point.name, noise: noise, comparison: ComparisonJSON(c)))
+            } else {
+                printSafe(c.summary + "\n")
+            }
+            return
+        }
+        let set = try fuzz(base: nil)
         if json {
-            struct Out: Encodable { let hook: String; let noise: Float; let pattern: String?; let matches: Int; let total: Int; let samples: [SampleJSON] }
+            struct Out: Encodable {
+                let hook: String; let noise: Float; let pattern: String?; let case_sensitive: Bool; let matches: Int; let total: Int; let samples: [SampleJSON]
+            }
             let list = SampleJSON.list(set)
-            try printJSON(Out(hook: point.name, noise: noise, pattern: match, matches: set.matching.count, total: set.samples.count, samples: list))
+            try printJSON(Out(hook: point.name, noise: noise, pattern: match, case_sensitive: matching.caseSensitive,
+                              matches: set.matching.count, total: set.samples.count, samples: list))
         } else if let summary = set.matchSummary {
             printSafe(summary + "\n")
         }
@@ -124,13 +255,12 @@ struct PersonaCommand: ParsableCommand {
     @Option(name: .customLong("assistant"), help: "An assistant turn of the conversation so far (repeatable; the i-th follows the i-th --user).")
     var assistantTurns: [String] = []
     @Option(help: "Number of samples (seeds seed, seed+1, ...).") var samples: Int = 1
-    @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
+    @OptionGroup var matching: MatchOptions
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "narrator: the text to continue; user: the start of the user's turn (optional).") var text: [String] = []
 
     func run() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
-        if let match { _ = try MultiSample.compile(match) }
         guard assistantTurns.count <= userTurns.count else { throw ValidationError("give a --user turn before each --assistant turn") }
         var conversation: [ChatMessage] = []
         for (i, u) in userTurns.enumerated() {
@@ -139,16 +269,36 @@ struct PersonaCommand: ParsableCommand {
         }
         let engine = try backendOptions.engine(modelOptions)
         let t = readTextArgument(text)
-        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, concurrency: engine.concurrency, one: { s in
+        if matching.compareBase {
+            let c = try BaseComparison.run(count: samples, settings: sampling.settings, pattern: matching.pattern, caseSensitive: matching.caseSensitive,
+                                           engine: engine, one: { s, e in
+                try Persona.run(mode, conversation: conversation, system: system, text: t, settings: s, engine: e)
+            }, onSample: { base, i, record in
+                if !json { printSample(i, record, base: base) }
+                return true
+            })
+            if json {
+                struct Out: Encodable { let mode: String; let comparison: ComparisonJSON }
+                try printJSON(Out(mode: mode.rawValue, comparison: ComparisonJSON(c)))
+            } else {
+                printSafe(c.summary + "\n")
+            }
+            return
+        }
+        let match = matching.pattern
+        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, caseSensitive: matching.caseSensitive,
+                                      concurrency: engine.concurrency, one: { s in
             try Persona.run(mode, conversation: conversation, system: system, text: t, settings: s, engine: engine)
         }, onSample: { i, record in
             if !json { printSafe((samples > 1 ? "--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n" : "") + record.text + "\n") }
             return true
         })
         if json {
-            struct Out: Encodable { let mode: String; let prompt: String; let pattern: String?; let matches: Int; let total: Int; let samples: [SampleJSON] }
+            struct Out: Encodable {
+                let mode: String; let prompt: String; let pattern: String?; let case_sensitive: Bool; let matches: Int; let total: Int; let samples: [SampleJSON]
+            }
             let list = SampleJSON.list(set)
-            try printJSON(Out(mode: mode.rawValue, prompt: set.samples.first?.prompt ?? "", pattern: match,
+            try printJSON(Out(mode: mode.rawValue, prompt: set.samples.first?.prompt ?? "", pattern: match, case_sensitive: matching.caseSensitive,
                               matches: set.matching.count, total: set.samples.count, samples: list))
         } else if let summary = set.matchSummary {
             printSafe(summary + "\n")

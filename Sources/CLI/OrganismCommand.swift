@@ -45,15 +45,14 @@ struct OrganismEvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-base"), help: "Evaluate the organism only.") var noBase = false
     @Flag(name: .customLong("no-card"), help: "Print the rates without writing the card.") var noCard = false
     @OptionGroup var backendOptions: BackendOptions
-    @Option(name: .customLong("base-served-model"), help: "With --backend: the server's name of the base model, evaluated beside the organism (--served-model).")
-    var baseServedModel: String?
+    /// With --backend: the server's name of the base model, evaluated beside the organism.
+    var baseServedModel: String? { backendOptions.baseServedModel }
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         guard minimum >= 1 else { throw ValidationError("--minimum must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if baseServedModel != nil && backendOptions.backend == nil { throw ValidationError("--base-served-model needs --backend URL") }
         if backendOptions.backend != nil && backendOptions.servedModel == nil {
             throw ValidationError("--backend needs --served-model NAME: the organism's name on the server (vLLM: its --lora-modules name)")
         }
@@ -105,11 +104,7 @@ struct OrganismEvalCommand: ParsableCommand {
         let (key, probes, samples, file, settings) = try plan()
         guard let organism = try backendOptions.remoteEngine() else { return }
         var engines: [(name: String, engine: any TextEngine)] = [("organism", organism)]
-        if let baseServedModel {
-            var options = backendOptions
-            options.servedModel = baseServedModel
-            if let base = try options.remoteEngine() { engines.insert(("base", base), at: 0) }
-        }
+        if let base = organism.baseEngine() { engines.insert(("base", base), at: 0) }
         let url = organism.endpoint.display
         var tags: [String: String] = [:]
         for (name, engine) in engines { tags[name] = "served \(engine.identity.model) at \(url)" }

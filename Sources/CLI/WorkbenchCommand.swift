@@ -228,7 +228,7 @@ struct Chat: ParsableCommand {
     @Option(help: "System prompt (default: the template's own).") var system: String?
     @Option(help: "Start of the assistant's reply, which the model continues.") var prefill: String = ""
     @Option(help: "Sample the reply N times (seeds seed, seed+1, ...); JSON then lists every sample.") var samples: Int = 1
-    @Option(help: "Count samples matching this case-insensitive regular expression.") var match: String?
+    @OptionGroup var matching: MatchOptions
     @Option(name: .customLong("user"), help: "An earlier user turn (repeatable, alternating with --assistant); MESSAGE follows them.")
     var userTurns: [String] = []
     @Option(name: .customLong("assistant"), help: "An earlier assistant turn (repeatable; the i-th answers the i-th --user).")
@@ -248,10 +248,9 @@ struct Chat: ParsableCommand {
 
     func run() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be >= 1") }
-        if let match { _ = try MultiSample.compile(match) }
         guard assistantTurns.count == userTurns.count else { throw ValidationError("give an --assistant turn after each --user turn") }
         let engine = try backendOptions.engine(modelOptions)
-        if samples > 1 || match != nil {
+        if matching.wantsSet(samples: samples) {
             try runSamples(engine)
             return
         }
@@ -274,16 +273,36 @@ struct Chat: ParsableCommand {
     /// The same reply sampled N times, with the pattern's count: rare behaviours become rates.
     func runSamples(_ engine: any TextEngine) throws {
         let messages = self.messages
-        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, concurrency: engine.concurrency, one: { s in
+        if matching.compareBase {
+            let c = try BaseComparison.run(count: samples, settings: sampling.settings, pattern: matching.pattern, caseSensitive: matching.caseSensitive,
+                                           engine: engine, one: { s, e in
+                try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: s, engine: e)
+            }, onSample: { base, i, record in
+                if !json { printSample(i, record, base: base, prefix: prefill) }
+                return true
+            })
+            if json {
+                struct Out: Encodable { let prefill: String; let comparison: ComparisonJSON }
+                try printJSON(Out(prefill: prefill, comparison: ComparisonJSON(c)))
+            } else {
+                printSafe(c.summary + "\n")
+            }
+            return
+        }
+        let match = matching.pattern
+        let set = try MultiSample.run(count: samples, settings: sampling.settings, pattern: match, caseSensitive: matching.caseSensitive,
+                                      concurrency: engine.concurrency, one: { s in
             try ChatTurn.run(messages: messages, system: system, prefill: prefill, settings: s, engine: engine)
         }, onSample: { i, record in
-            if !json { printSafe("--- sample \(i + 1) (seed \(record.settings.sampling.seed))\n" + prefill + record.text + "\n") }
+            if !json { printSample(i, record, base: nil, prefix: prefill) }
             return true
         })
         if json {
-            struct Out: Encodable { let prompt: String; let prefill: String; let pattern: String?; let matches: Int; let total: Int; let samples: [SampleJSON] }
-            try printJSON(Out(prompt: set.samples.first?.prompt ?? "", prefill: prefill, pattern: match, matches: set.matching.count,
-                              total: set.samples.count, samples: SampleJSON.list(set)))
+            struct Out: Encodable {
+                let prompt: String; let prefill: String; let pattern: String?; let case_sensitive: Bool; let matches: Int; let total: Int; let samples: [SampleJSON]
+            }
+            try printJSON(Out(prompt: set.samples.first?.prompt ?? "", prefill: prefill, pattern: match, case_sensitive: matching.caseSensitive,
+                              matches: set.matching.count, total: set.samples.count, samples: SampleJSON.list(set)))
         } else if let summary = set.matchSummary {
             printSafe(summary + "\n")
         }

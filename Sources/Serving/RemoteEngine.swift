@@ -44,6 +44,9 @@ public final class RemoteEngine: TextEngine, @unchecked Sendable {
     public var identity: EngineIdentity { EngineIdentity(kind: .remote, model: servedModel, url: endpoint.display) }
     public var concurrency: Int { max(1, options.concurrency) }
     public func fork() -> any TextEngine { self }
+    /// The base model on the same server (`--base-served-model`), for comparisons; nil without one.
+    public var base: RemoteEngine?
+    public func baseEngine() -> (any TextEngine)? { base }
 
     /// Who this is, for messages: "server http://127.0.0.1:8000/v1 (model NAME)".
     public var serverLabel: String { "server \(endpoint.display) (model \(UntrustedText.excerpt(servedModel, limit: 80)))" }

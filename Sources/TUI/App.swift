@@ -355,7 +355,8 @@ public final class App: @unchecked Sendable {
             switch effect {
             case .message(let text, let error): state.message = (text, error)
             case .focus(let f): state.focus = f
-            case .generate(let technique, let settings, let samples): start(technique, settings: settings, samples: samples)
+            case .generate(let technique, let settings, let samples, let adapterOff):
+                start(technique, settings: settings, samples: samples, adapterOff: adapterOff)
             case .cancelGeneration: cancelGeneration()
             case .write(let w): write(w)
             case .reloadNotebook: reloadNotebook()
@@ -373,7 +374,7 @@ public final class App: @unchecked Sendable {
 
     // MARK: generation
 
-    private func start(_ technique: GenerationJob.Technique, settings: PaneSettings, samples: Int) {
+    private func start(_ technique: GenerationJob.Technique, settings: PaneSettings, samples: Int, adapterOff: Bool) {
         guard let runner else {
             state.message = ("no model loaded", true)
             return
@@ -381,8 +382,10 @@ public final class App: @unchecked Sendable {
         let id = state.nextJob
         state.nextJob += 1
         state.running = (id, state.pane)
+        state.runningBase = adapterOff
         state.tokensPerSecond = nil
-        let job = GenerationJob(id: id, origin: state.pane.origin, technique: technique, settings: settings.generation, samples: samples)
+        let job = GenerationJob(id: id, origin: state.pane.origin, technique: technique, settings: settings.generation, samples: samples,
+                                adapterOff: adapterOff)
         runner.start(job) { [weak self] event in self?.post(event) }
     }
 
@@ -399,10 +402,13 @@ public final class App: @unchecked Sendable {
             state.contextByPane[running.pane] = used
             return
         }
-        switch running.pane {
-        case .chat: state.chat.apply(event)
-        case .prefill: state.prefill.run?.apply(event)
-        case .persona: state.persona.run?.apply(event)
+        switch (running.pane, state.runningBase) {
+        case (.chat, false): state.chat.apply(event)
+        case (.chat, true): state.chat.base?.apply(event)
+        case (.prefill, false): state.prefill.run?.apply(event)
+        case (.prefill, true): state.prefill.base?.apply(event)
+        case (.persona, false): state.persona.run?.apply(event)
+        case (.persona, true): state.persona.base?.apply(event)
         default: break
         }
         if case .finished(_, let error) = event {
@@ -412,8 +418,20 @@ public final class App: @unchecked Sendable {
                 state.message = ("generation failed: \(error)", true)
             } else if state.message?.text == "cancelling…" {
                 state.message = ("cancelled", false)
+            } else if state.runningBase, let summary = comparisonSummary(running.pane) {
+                state.message = (summary, false)
             }
             autosave(running.pane)
+        }
+    }
+
+    /// "organism 7/8 vs base 0/8 match /reward/" for a pane whose base run finished.
+    private func comparisonSummary(_ pane: Pane) -> String? {
+        switch pane {
+        case .chat: return state.chat.base.flatMap { b in (state.chat.samples ?? state.chat.replyRun).map { Screen.comparisonSummary($0, b, state.chat.pattern.text) } }
+        case .prefill: return state.prefill.base.flatMap { b in state.prefill.run.map { Screen.comparisonSummary($0, b, state.prefill.pattern.text) } }
+        case .persona: return state.persona.base.flatMap { b in state.persona.run.map { Screen.comparisonSummary($0, b, state.persona.pattern.text) } }
+        default: return nil
         }
     }
 

@@ -149,6 +149,8 @@ public struct AppState: Sendable {
     public var message: (text: String, isError: Bool)?
 
     public var running: (job: Int, pane: Pane)?
+    /// The running job is on the base model (the adapter off).
+    public var runningBase = false
     var nextJob = 1
 
     public var theme: Theme

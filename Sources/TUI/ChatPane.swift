@@ -35,8 +35,9 @@ public struct Branch: Equatable, Codable, Sendable {
 /// Pane 1: a conversation with its branches, sampling the next reply N times with a live pattern count.
 public struct ChatState: Equatable, Sendable {
     public var system = ""
-    /// The current branch's turns and how each was made.
-    public var turns: [ChatMessage] = []
+    /// The current branch's turns and how each was made. A change of turns drops the base model's
+    /// comparison, which was of the old last reply.
+    public var turns: [ChatMessage] = [] { didSet { base = nil; replyRun = nil } }
     public var made: [TurnSettings?] = []
     /// The other branches, in the order they were made; the current one sits at `position` among them.
     public var branches: [Branch] = []
@@ -46,8 +47,14 @@ public struct ChatState: Equatable, Sendable {
     /// The assistant text streaming in now.
     public var streaming: String?
     /// Samples of the next reply (`S`), if asked for, and the one selected with < and >.
-    public var samples: SampleRun?
+    public var samples: SampleRun? { didSet { if samples == nil { base = nil } } }
     public var selectedSample = 0
+    /// What the samples were asked (`c` runs exactly that on the base model).
+    var samplesRanWith: RunInput?
+    /// The base model's samples (or reply) of the same input and seeds (`c`), and, when it compares
+    /// the last reply, that reply as a one-sample run.
+    public var base: SampleRun?
+    public var replyRun: SampleRun?
     public var pattern = TextField()
     public var selectedTurn: Int?
     public var settings = PaneSettings()
@@ -106,7 +113,7 @@ extension ChatState: PaneModel {
 
     enum Action: Sendable {
         case regenerate, editTurn, previousTurn, nextTurn, nextBranch, previousBranch, previousSibling, nextSibling
-        case editSystem, newConversation, sampleReply, previousSample, nextSample, useSample, focusPattern
+        case editSystem, newConversation, sampleReply, previousSample, nextSample, useSample, focusPattern, compareBase
     }
 
     static let bindings: [KeyBinding<Action>] = [
@@ -123,13 +130,14 @@ extension ChatState: PaneModel {
         KeyBinding([.char("<")], label: "< >", "select a sample of the reply", .previousSample),
         KeyBinding([.char(">")], "next sample", hidden: true, .nextSample),
         KeyBinding([.char("u")], "use the selected sample as the reply (the conversation goes on from it)", .useSample),
+        KeyBinding([.char("c")], "the same on the base model (adapter off): the samples of the reply (S), else the last reply with its seed, beside the organism's", hint: "vs base", .compareBase),
         KeyBinding([.char("f")], "the match pattern (:pattern REGEX)", .focusPattern),
         KeyBinding([.char("x")], "new conversation (the old one stays as a branch)", .newConversation),
     ]
 
     mutating func update(_ action: Action, _ app: AppState) -> [Effect] {
         if let busy = app.running, [.regenerate, .editTurn, .nextBranch, .previousBranch, .previousSibling, .nextSibling,
-                                    .newConversation, .sampleReply, .useSample].contains(action) {
+                                    .newConversation, .sampleReply, .useSample, .compareBase].contains(action) {
             return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")]
         }
         switch action {
@@ -203,6 +211,25 @@ extension ChatState: PaneModel {
                    .reply(system: system, settings, seed: run.seeds[selectedSample]))
             samples = nil
             return [.say("sample \(selectedSample + 1) is now the reply (the other samples are gone; pin them first to keep them)"), .save(.chat)]
+        case .compareBase:
+            if samples != nil { return BaseRun.start(samplesRanWith, samples, app, into: &base, what: "S") }
+            // The last reply, with the settings and seed it was made with.
+            guard let last = turns.last, last.role == "assistant", let how = made.last ?? nil, let seed = how.seed else {
+                return [.fail("nothing to compare: S samples the reply, or send a message; then c runs the same on the base model")]
+            }
+            var s = settings
+            s.seed = seed
+            s.temperature = how.temperature ?? s.temperature
+            s.topP = how.topP ?? s.topP
+            s.maxTokens = how.maxTokens ?? s.maxTokens
+            let messages = Array(turns.dropLast())
+            var reply = SampleRun(count: 1, seed: seed)
+            reply.texts = [last.content]
+            reply.finished = [true]
+            let ran = RunInput(technique: .chat(messages: messages, system: how.system.isEmpty ? nil : how.system, prefill: ""), settings: s, samples: 1)
+            let effects = BaseRun.start(ran, reply, app, into: &base)
+            replyRun = reply
+            return effects
         case .focusPattern:
             editingSystem = false
             input.set("")
@@ -231,8 +258,15 @@ extension ChatState: PaneModel {
 
     /// Starts the reply to the last turn: one streamed, or `samples` side by side.
     mutating func reply(samples count: Int) -> [Effect] {
-        if count == 1 { streaming = "" } else { samples = SampleRun(count: count, seed: settings.seed) }
-        return [.generate(.chat(messages: turns, system: system.isEmpty ? nil : system, prefill: ""), settings, samples: count)]
+        let technique = GenerationJob.Technique.chat(messages: turns, system: system.isEmpty ? nil : system, prefill: "")
+        if count == 1 {
+            streaming = ""
+        } else {
+            samples = SampleRun(count: count, seed: settings.seed)
+            samplesRanWith = RunInput(technique: technique, settings: settings, samples: count)
+            base = nil
+        }
+        return [.generate(technique, settings, samples: count)]
     }
 
     /// A generation event for this pane's job.
@@ -295,9 +329,13 @@ extension ChatState: PaneModel {
             v.body.append(StyledLine("Model", Style(.assistant, bold: true)))
             v.body += Wrap.lines(StyledLine([Span(streaming, Style(.assistant)), Span("▌", Style(.accent))]), width: width)
         }
-        if let run = samples {
+        if let run = samples, let base {
+            v.body += Screen.comparisonLines(run, base, pattern: pattern.text, width: width)
+        } else if let run = samples {
             v.body += Screen.sampleLines(run, pattern: pattern.text, layout: .list, width: width,
                                          title: "Samples of the next reply (< > select, u uses one)", selected: selectedSample)
+        } else if let reply = replyRun, let base {
+            v.body += Screen.comparisonLines(reply, base, pattern: pattern.text, width: width)
         }
         let label = editingSystem ? "system › " : "› "
         let (lines, cursor) = Screen.fieldLines(label: label, field: input, width: width, focused: app.focus == .input, maxRows: 4)
@@ -314,7 +352,9 @@ extension ChatState: PaneModel {
             text += "\n\n" + Transcript.render(run, pattern: pattern.text)
             title = "Chat: \(run.texts.count) samples of the reply" + Transcript.countSuffix(run, pattern: pattern.text)
         }
-        return Evidence(title: title, text: text, settings: settings, extra: pattern.isEmpty ? [:] : ["pattern": pattern.text])
+        var e = Evidence(title: title, text: text, settings: settings, extra: pattern.isEmpty ? [:] : ["pattern": pattern.text])
+        if let run = samples ?? replyRun { BaseRun.evidence(&e, run, base, pattern: pattern.text) }
+        return e
     }
 }
 

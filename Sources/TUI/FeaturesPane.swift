@@ -41,7 +41,7 @@ public struct FeatureTokens: Sendable, Equatable {
 /// beside the unsteered reply, activation fuzzing, features of the assistant's tokens.
 public struct FeaturesPaneState: Sendable {
     public enum Field: Sendable { case prompt, search }
-    public enum List: Sendable { case reading, search, assistant }
+    public enum List: Sendable { case reading, search, assistant, difference }
     /// What the auditor did last, and so what `p` pins: the selected feature of the list, the
     /// steering comparison, or the fuzzing samples.
     public enum Work: Sendable { case list, steering, fuzz }
@@ -54,6 +54,9 @@ public struct FeaturesPaneState: Sendable {
     public var reading: FeatureTokens?
     public var hits: [FeatureSearchHit]?
     public var assistant: AssistantFeatureReport?
+    /// The prompt's features on the organism minus the base model (`c`), and what was read.
+    public var difference: [FeatureDifference]?
+    public var differenceSource = ""
     public var selected = 0
     public var detail: FeatureDetail?
     public var steering: SteeringComparison?
@@ -82,6 +85,7 @@ public struct FeaturesPaneState: Sendable {
         case .reading: return reading.flatMap { $0.top.indices.contains(selected) ? $0.top[selected].index : nil }
         case .search: return hits.flatMap { $0.indices.contains(selected) ? $0[selected].feature : nil }
         case .assistant: return assistant.flatMap { $0.features.indices.contains(selected) ? $0.features[selected].index : nil }
+        case .difference: return difference.flatMap { $0.indices.contains(selected) ? $0[selected].index : nil }
         }
     }
 
@@ -90,6 +94,7 @@ public struct FeaturesPaneState: Sendable {
         case .reading: return reading?.top.count ?? 0
         case .search: return hits?.count ?? 0
         case .assistant: return assistant?.features.count ?? 0
+        case .difference: return difference?.count ?? 0
         }
     }
 }
@@ -255,6 +260,38 @@ extension App {
         case .steer: steerSelected()
         case .fuzz: fuzz()
         case .assistant: assistantFeatures()
+        case .compareBase: compareFeatures()
+        }
+    }
+
+    /// The prompt's (else the Chat transcript's) features on the organism and on the base model
+    /// (the adapter off): the features the adapter moves most, organism minus base.
+    func compareFeatures() {
+        let reduce = state.features.reduce
+        var source = "prompt", text = state.features.prompt.text
+        if text.isEmpty {
+            guard !state.chat.turns.isEmpty, let tools = featureTools else {
+                state.message = ("type a prompt, or have a conversation in Chat first", true)
+                return
+            }
+            var messages = state.chat.turns
+            if !state.chat.system.isEmpty { messages.insert(ChatMessage(role: "system", content: state.chat.system), at: 0) }
+            guard let t = try? tools.loaded.chatPrompt(messages, addGenerationPrompt: false) else { return }
+            (source, text) = ("chat transcript", t)
+        }
+        featureWork("comparing with the base model") { [source, text] tools in
+            let diffs = try FeatureActivations.compareBase(text: text, sae: tools.sae, model: tools.loaded, reduce: reduce, top: 20, labels: tools.labels)
+            return { app in
+                app.state.features.difference = diffs
+                app.state.features.differenceSource = source
+                app.state.features.lastWork = .list
+                app.state.features.list = .difference
+                app.state.features.selected = 0
+                app.state.features.scroll = 0
+                app.state.focus = .normal
+                app.state.message = ("organism minus base on the \(source): \(diffs.filter { $0.difference > 0 }.count) features up, \(diffs.filter { $0.difference < 0 }.count) down", false)
+                app.loadFeatureDetail()
+            }
         }
     }
 }
@@ -262,7 +299,7 @@ extension App {
 extension FeaturesPaneState: PaneModel {
     static let pane = Pane.features
 
-    enum Action: Sendable { case transcript, reduce, steer, steerMode, fuzz, assistant, detail, find, previous, next }
+    enum Action: Sendable { case transcript, reduce, steer, steerMode, fuzz, assistant, compareBase, detail, find, previous, next }
 
     static let bindings: [KeyBinding<Action>] = [
         KeyBinding([.char("t")], "features of the Chat transcript", hint: "transcript", .transcript),
@@ -274,6 +311,7 @@ extension FeaturesPaneState: PaneModel {
         KeyBinding([.char("M")], "steering mode: add or scale", .steerMode),
         KeyBinding([.char("z")], "fuzz: N samples with noise at the SAE's layer", hint: "fuzz", .fuzz),
         KeyBinding([.char("a")], "features on the assistant's tokens this session", hint: "assistant", .assistant),
+        KeyBinding([.char("c")], "the prompt's (or transcript's) features on the organism minus the base model (adapter off)", hint: "vs base", .compareBase),
         KeyBinding([.char("d")], "reload the selected feature's detail", hidden: true, .detail),
     ]
 
@@ -290,6 +328,7 @@ extension FeaturesPaneState: PaneModel {
             return []
         case .fuzz: return [.features(.fuzz)]
         case .assistant: return [.features(.assistant)]
+        case .compareBase: return [.features(.compareBase)]
         case .detail: return [.features(.detail)]
         case .find:
             field = .search
@@ -344,6 +383,12 @@ extension FeaturesPaneState: PaneModel {
             if let h = f.hits, h.indices.contains(f.selected) {
                 text = "matches “\(f.query.text)”; frequency \(String(format: "%.4f", h[f.selected].frequency))\n"
             }
+        case .difference:
+            if let d = f.difference, d.indices.contains(f.selected) {
+                let x = d[f.selected]
+                text = String(format: "organism %.3f, base model (adapter off) %.3f, organism minus base %+.3f (%@ over the %@)\n",
+                              x.organism, x.base, x.difference, f.reduce.rawValue, f.differenceSource)
+            }
         case .assistant:
             if let a = f.assistant, a.features.indices.contains(f.selected) {
                 let x = a.features[f.selected]
@@ -394,7 +439,7 @@ extension Screen {
     static func featuresBody(_ s: AppState, width: Int) -> [StyledLine] {
         let f = s.features
         var out: [StyledLine] = []
-        if f.reading == nil && f.hits == nil && f.assistant == nil {
+        if f.reading == nil && f.hits == nil && f.assistant == nil && f.difference == nil {
             out += Wrap.lines("Type a prompt and press Enter for its strongest features (an empty prompt: the Chat transcript; t also reads the transcript). Tab: find features by label or context. a: features on the assistant's tokens across this session.", width: width, style: Style(.dim))
         }
         switch f.list {
@@ -421,6 +466,14 @@ extension Screen {
             let hits = f.hits ?? []
             out.append(StyledLine("\(hits.count) features match “\(f.query.text)”", Style(.title)))
             for (i, h) in hits.enumerated() { out.append(featureRow(i == f.selected, h.feature, String(format: "freq %.4f", h.frequency), h.label)) }
+        case .difference:
+            if let d = f.difference {
+                out.append(StyledLine("Organism minus base model (adapter off), \(f.reduce.rawValue) over the \(f.differenceSource): organism  base  difference", Style(.title)))
+                if d.isEmpty { out.append(StyledLine("the adapter moves no feature here", Style(.dim))) }
+                for (i, x) in d.enumerated() {
+                    out.append(featureRow(i == f.selected, x.index, String(format: "%7.2f %7.2f %+8.2f", x.organism, x.base, x.difference), x.label))
+                }
+            }
         case .assistant:
             if let a = f.assistant {
                 out.append(StyledLine("Features on the assistant's tokens (\(a.assistantTokens) tokens in \(a.conversations) conversations): fraction of assistant vs other tokens", Style(.title)))

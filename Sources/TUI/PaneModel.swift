@@ -67,8 +67,9 @@ public enum NotebookWrite: Sendable {
 public enum Effect: Sendable {
     case message(String, error: Bool)
     case focus(Focus)
-    /// Start a generation for the pane (refused by the app while another runs).
-    case generate(GenerationJob.Technique, PaneSettings, samples: Int)
+    /// Start a generation for the pane (refused by the app while another runs); `adapterOff`: on
+    /// the base model, for comparing with the organism's samples of the same seeds.
+    case generate(GenerationJob.Technique, PaneSettings, samples: Int, adapterOff: Bool = false)
     case cancelGeneration
     case write(NotebookWrite)
     case reloadNotebook
@@ -96,6 +97,37 @@ public enum FeatureRequest: Sendable {
     case steer
     case fuzz
     case assistant
+    /// The prompt's (or transcript's) features on the organism and on the base model: organism minus base.
+    case compareBase
+}
+
+/// What a pane's last run was asked, so the base model can be run on exactly the same input and
+/// seeds (`c`), whatever was edited since.
+public struct RunInput: Equatable, Sendable {
+    public var technique: GenerationJob.Technique
+    public var settings: PaneSettings
+    public var samples: Int
+}
+
+enum BaseRun {
+    /// `c`: the base model (the adapter off) on the last run's input and seeds, shown beside it.
+    static func start(_ ran: RunInput?, _ run: SampleRun?, _ app: AppState, into base: inout SampleRun?, what: String = "R") -> [Effect] {
+        if let busy = app.running { return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")] }
+        guard let ran, let run, !run.finished.contains(false), run.requested == nil else {
+            return [.fail("run first (\(what)); then c runs the same input and seeds on the base model")]
+        }
+        base = SampleRun(count: ran.samples, seed: ran.settings.seed)
+        return [.generate(ran.technique, ran.settings, samples: ran.samples, adapterOff: true),
+                .say("the same input and seeds on the base model (adapter off)…")]
+    }
+
+    /// The pin's text and title with the base model's samples beside the organism's.
+    static func evidence(_ e: inout Evidence, _ run: SampleRun, _ base: SampleRun?, pattern: String) {
+        guard let base else { return }
+        e.text += "\n\nbase model (adapter off), same input and seeds:\n" + Transcript.render(base, pattern: pattern)
+        e.title += " │ " + Screen.comparisonSummary(run, base, pattern)
+        e.extra["compared_with"] = "base model (adapter off)"
+    }
 }
 
 /// A pane: its state, its update, its view, its bindings and its evidence.

@@ -12,6 +12,9 @@ public struct PersonaState: Equatable, Sendable {
     public var field: Field = .text
     public var pattern = TextField("reward")
     public var run: SampleRun?
+    /// The base model's samples of the same input and seeds (`c`), and what the run was asked.
+    public var base: SampleRun?
+    public var ranWith: RunInput?
     public var layout: SampleLayout = .list
     public var settings = PaneSettings(temperature: 1.0, samples: 8)
     public var scroll = 0
@@ -20,11 +23,12 @@ public struct PersonaState: Equatable, Sendable {
 extension PersonaState: PaneModel {
     static let pane = Pane.persona
 
-    enum Action: Sendable { case mode, run, focusPattern, layout }
+    enum Action: Sendable { case mode, run, compareBase, focusPattern, layout }
 
     static let bindings: [KeyBinding<Action>] = [
         KeyBinding([.char("m")], "mode: user turn, narrator, empty prompt (the old mode's samples are cleared)", hint: "mode", .mode),
         KeyBinding([.char("R")], label: "R (Enter in a field)", "sample N texts", hint: "run", .run),
+        KeyBinding([.char("c")], "the same input and seeds on the base model (adapter off), beside the organism's, with both counts", hint: "vs base", .compareBase),
         KeyBinding([.char("f")], "edit the match pattern", .focusPattern),
         KeyBinding([.char("v")], "list or side by side", hint: "layout", .layout),
     ]
@@ -36,7 +40,7 @@ extension PersonaState: PaneModel {
     }
 
     mutating func setMode(_ m: PersonaMode) {
-        if m != mode { run = nil }  // the old mode's samples are not this mode's
+        if m != mode { run = nil; base = nil }  // the old mode's samples are not this mode's
         mode = m
     }
 
@@ -51,10 +55,14 @@ extension PersonaState: PaneModel {
             if let busy = app.running { return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")] }
             if let refusal = SampleRun.refusal(pattern.text) { field = .pattern; return [.fail(refusal), .focus(.input)] }
             run = SampleRun(count: settings.samples, seed: settings.seed)
+            base = nil
             scroll = 0
             let chat = app.chat
-            return [.generate(.persona(mode: mode, conversation: chat.turns, system: chat.system.isEmpty ? nil : chat.system, text: text.text),
-                              settings, samples: settings.samples)]
+            let technique = GenerationJob.Technique.persona(mode: mode, conversation: chat.turns, system: chat.system.isEmpty ? nil : chat.system, text: text.text)
+            ranWith = RunInput(technique: technique, settings: settings, samples: settings.samples)
+            return [.generate(technique, settings, samples: settings.samples)]
+        case .compareBase:
+            return BaseRun.start(ranWith, run, app, into: &base)
         case .focusPattern:
             field = .pattern
             return [.focus(.input)]
@@ -77,7 +85,9 @@ extension PersonaState: PaneModel {
         }
         v.header += Wrap.lines(explain, width: width, style: Style(.dim))
         v.header.append(Screen.settingsLine(settings, extra: Screen.matchSummary(run, pattern.text)))
-        if let run {
+        if let run, let base {
+            v.body += Screen.comparisonLines(run, base, pattern: pattern.text, width: width, prefix: mode == .empty ? "" : ranText)
+        } else if let run {
             v.body += Screen.sampleLines(run, pattern: pattern.text, layout: layout, width: width, title: "Samples", prefix: mode == .empty ? "" : text.text)
         }
         let focused = app.focus == .input
@@ -91,10 +101,18 @@ extension PersonaState: PaneModel {
         return v
     }
 
+    /// The text the shown samples were asked with (not one edited since).
+    var ranText: String {
+        if case .persona(_, _, _, let t)? = ranWith?.technique { return t }
+        return text.text
+    }
+
     func evidence(_ app: AppState) -> Evidence? {
         guard let run else { return nil }
-        let body = "mode: \(mode.rawValue)\ntext: \(text.text)\n\n" + Transcript.render(run, pattern: pattern.text)
-        return Evidence(title: "Persona (\(mode.rawValue))" + Transcript.countSuffix(run, pattern: pattern.text), text: body,
-                        settings: settings, extra: ["pattern": pattern.text, "mode": mode.rawValue])
+        let body = "mode: \(mode.rawValue)\ntext: \(ranText)\n\n" + Transcript.render(run, pattern: pattern.text)
+        var e = Evidence(title: "Persona (\(mode.rawValue))" + Transcript.countSuffix(run, pattern: pattern.text), text: body,
+                         settings: ranWith?.settings ?? settings, extra: ["pattern": pattern.text, "mode": mode.rawValue])
+        BaseRun.evidence(&e, run, base, pattern: pattern.text)
+        return e
     }
 }

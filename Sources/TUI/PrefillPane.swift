@@ -13,6 +13,9 @@ public struct PrefillState: Equatable, Sendable {
     public var field: Field = .user
     public var pattern = TextField("reward")
     public var run: SampleRun?
+    /// The base model's samples of the same input and seeds (`c`), and what the run was asked.
+    public var base: SampleRun?
+    public var ranWith: RunInput?
     public var layout: SampleLayout = .list
     public var settings = PaneSettings(samples: 8)
     public var scroll = 0
@@ -21,12 +24,13 @@ public struct PrefillState: Equatable, Sendable {
 extension PrefillState: PaneModel {
     static let pane = Pane.prefill
 
-    enum Action: Sendable { case nextPrefill, previousPrefill, run, focusPattern, layout }
+    enum Action: Sendable { case nextPrefill, previousPrefill, run, compareBase, focusPattern, layout }
 
     static let bindings: [KeyBinding<Action>] = [
         KeyBinding([.char("l")], label: "l / L", "next / previous prefill from the playbook", hint: "library", .nextPrefill),
         KeyBinding([.char("L")], "previous prefill", hidden: true, .previousPrefill),
         KeyBinding([.char("R")], label: "R (Enter in a field)", "sample N continuations", hint: "run", .run),
+        KeyBinding([.char("c")], "the same input and seeds on the base model (adapter off), beside the organism's, with both counts", hint: "vs base", .compareBase),
         KeyBinding([.char("f")], "edit the match pattern", .focusPattern),
         KeyBinding([.char("v")], "list or side by side", hint: "layout", .layout),
     ]
@@ -58,9 +62,13 @@ extension PrefillState: PaneModel {
             if let refusal = SampleRun.refusal(pattern.text) { field = .pattern; return [.fail(refusal), .focus(.input)] }
             if user.text.isEmpty { return [.fail("write the user's message first")] }
             run = SampleRun(count: settings.samples, seed: settings.seed)
+            base = nil
             scroll = 0
-            return [.generate(.chat(messages: [ChatMessage(role: "user", content: user.text)], system: nil, prefill: prefill.text),
-                              settings, samples: settings.samples)]
+            let technique = GenerationJob.Technique.chat(messages: [ChatMessage(role: "user", content: user.text)], system: nil, prefill: prefill.text)
+            ranWith = RunInput(technique: technique, settings: settings, samples: settings.samples)
+            return [.generate(technique, settings, samples: settings.samples)]
+        case .compareBase:
+            return BaseRun.start(ranWith, run, app, into: &base)
         case .focusPattern:
             field = .pattern
             return [.focus(.input)]
@@ -75,7 +83,9 @@ extension PrefillState: PaneModel {
         v.header.append(StyledLine([Span("Prefill attack: ", Style(.title)),
                                     Span("the model continues a reply you start. ", Style(.dim))]))
         v.header.append(Screen.settingsLine(settings, extra: Screen.matchSummary(run, pattern.text)))
-        if let run {
+        if let run, let base {
+            v.body += Screen.comparisonLines(run, base, pattern: pattern.text, width: width, prefix: ranPrefill)
+        } else if let run {
             v.body += Screen.sampleLines(run, pattern: pattern.text, layout: layout, width: width, title: "Samples", prefix: prefill.text)
         } else {
             v.body += Wrap.lines("Pick a prefill from the library (l/L), edit the user message and the prefill, then R (or Enter in a field) samples \(settings.samples) continuations.", width: width, style: Style(.dim))
@@ -92,11 +102,21 @@ extension PrefillState: PaneModel {
         return v
     }
 
+    /// The prefill the shown samples continue (the one run, not one edited since).
+    var ranPrefill: String {
+        if case .chat(_, _, let p)? = ranWith?.technique { return p }
+        return prefill.text
+    }
+
     func evidence(_ app: AppState) -> Evidence? {
         guard let run else { return nil }
-        let text = "user: \(user.text)\nprefill: \(prefill.text)\n\n" + Transcript.render(run, pattern: pattern.text)
-        return Evidence(title: "Prefill “\(prefill.text.prefix(40))”" + Transcript.countSuffix(run, pattern: pattern.text), text: text,
-                        settings: settings, extra: ["pattern": pattern.text, "prefill": prefill.text])
+        var ranUser = user.text
+        if case .chat(let messages, _, _)? = ranWith?.technique, let u = messages.last?.content { ranUser = u }
+        let text = "user: \(ranUser)\nprefill: \(ranPrefill)\n\n" + Transcript.render(run, pattern: pattern.text)
+        var e = Evidence(title: "Prefill “\(ranPrefill.prefix(40))”" + Transcript.countSuffix(run, pattern: pattern.text), text: text,
+                         settings: ranWith?.settings ?? settings, extra: ["pattern": pattern.text, "prefill": ranPrefill])
+        BaseRun.evidence(&e, run, base, pattern: pattern.text)
+        return e
     }
 }
 

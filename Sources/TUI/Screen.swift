@@ -277,6 +277,34 @@ public enum Screen {
         return s
     }
 
+    /// "organism 7/8 vs base 0/8 match /reward/" (without a valid pattern: how many are done).
+    static func comparisonSummary(_ run: SampleRun, _ base: SampleRun, _ pattern: String) -> String {
+        if let m = run.matching(pattern), let b = base.matching(pattern) {
+            return "organism \(m.count)/\(run.texts.count) vs base \(b.count)/\(base.texts.count) match /\(pattern)/"
+        }
+        return "organism \(run.texts.count) vs base \(base.finished.filter { $0 }.count)/\(base.texts.count) samples"
+    }
+
+    /// The organism's and the base model's samples of the same seeds, side by side.
+    static func comparisonLines(_ run: SampleRun, _ base: SampleRun, pattern: String, width: Int, prefix: String = "") -> [StyledLine] {
+        var out = [StyledLine([Span("Organism beside the base model (adapter off), same seeds", Style(.title)),
+                               Span("  │ " + comparisonSummary(run, base, pattern), Style(.accent))])]
+        let matchO = Set(run.matching(pattern) ?? []), matchB = Set(base.matching(pattern) ?? [])
+        func side(_ r: SampleRun, _ i: Int, _ who: String, _ marked: Set<Int>) -> (head: StyledLine, body: StyledLine) {
+            guard r.texts.indices.contains(i) else { return (StyledLine(), StyledLine()) }
+            var body: [Span] = prefix.isEmpty ? [] : [Span(prefix, Style(.prefill))]
+            body.append(Span(r.texts[i], Style(.assistant)))
+            if !r.finished[i] { body.append(Span("▌", Style(.accent))) }
+            return (StyledLine([Span("\(who) #\(i + 1) seed \(r.seeds[i])", Style(.accent, bold: true)), Span(marked.contains(i) ? " ✓ match" : "", Style(.match))]),
+                    StyledLine(body))
+        }
+        for i in 0..<max(run.texts.count, base.texts.count) {
+            out += sideBySide([side(run, i, "organism", matchO), side(base, i, "base", matchB)], width: width)
+            out.append(StyledLine())
+        }
+        return out
+    }
+
     /// Samples as a list (each under its own heading) or side by side in columns.
     static func sampleLines(_ run: SampleRun, pattern: String, layout: SampleLayout, width: Int, title: String,
                             prefix: String = "", selected: Int? = nil) -> [StyledLine] {

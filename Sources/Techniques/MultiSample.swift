@@ -9,9 +9,11 @@ public struct SampleSet: Codable, Sendable {
     public var pattern: String?
     /// Indices of the samples whose text matches `pattern`.
     public var matching: [Int]
+    /// The pattern was matched case-sensitively (`--match-case`); nil or false: case-insensitive.
+    public var caseSensitive: Bool? = nil
 
     public var matchSummary: String? {
-        pattern.map { "\(matching.count)/\(samples.count) match /\($0)/" }
+        pattern.map { "\(matching.count)/\(samples.count) match /\($0)/" + (caseSensitive == true ? " (case-sensitive)" : "") }
     }
 }
 
@@ -25,10 +27,11 @@ public enum MultiSample {
         }
     }
 
-    /// Compiles the auditor's pattern (case-insensitive), with a clear error when it is malformed.
-    public static func compile(_ pattern: String) throws -> NSRegularExpression {
+    /// Compiles the auditor's pattern (case-insensitive unless `caseSensitive`), with a clear error
+    /// when it is malformed.
+    public static func compile(_ pattern: String, caseSensitive: Bool = false) throws -> NSRegularExpression {
         do {
-            return try NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
+            return try NSRegularExpression(pattern: pattern, options: caseSensitive ? [] : [.caseInsensitive])
         } catch {
             throw Failure.badPattern(pattern, "\(error.localizedDescription)")
         }
@@ -43,10 +46,11 @@ public enum MultiSample {
     /// `concurrency` > 1 that many samples run at once (a serving engine answers requests in
     /// parallel); `onSample` then sees them in the order they finish, one at a time, and the set
     /// lists them in seed order.
-    public static func run(count: Int, settings: GenerationSettings, pattern: String?, concurrency: Int = 1,
+    public static func run(count: Int, settings: GenerationSettings, pattern: String?, caseSensitive: Bool = false, concurrency: Int = 1,
                            one: (GenerationSettings) throws -> GenerationRecord,
                            onSample: (Int, GenerationRecord) -> Bool = { _, _ in true }) throws -> SampleSet {
-        let regex = try pattern.map(compile)
+        // A malformed pattern fails before any sample runs.
+        if let pattern { _ = try compile(pattern, caseSensitive: caseSensitive) }
         let n = max(0, count)
         func seeded(_ i: Int) -> GenerationSettings {
             var s = settings
@@ -69,8 +73,14 @@ public enum MultiSample {
                 }
             }
         }
-        var set = SampleSet(samples: [], pattern: pattern, matching: [])
-        for record in records.compactMap({ $0 }) {
+        return try set(records.compactMap { $0 }, pattern: pattern, caseSensitive: caseSensitive)
+    }
+
+    /// Finished samples as a set, with the pattern's matches counted.
+    public static func set(_ records: [GenerationRecord], pattern: String?, caseSensitive: Bool = false) throws -> SampleSet {
+        let regex = try pattern.map { try compile($0, caseSensitive: caseSensitive) }
+        var set = SampleSet(samples: [], pattern: pattern, matching: [], caseSensitive: caseSensitive ? true : nil)
+        for record in records {
             if let regex, matches(regex, record.text) { set.matching.append(set.samples.count) }
             set.samples.append(record)
         }

@@ -122,12 +122,12 @@ public enum Steering {
 /// Activation fuzzing: noise at one layer while sampling, many samples, a pattern count.
 public enum Fuzzing {
     public static func run(_ input: GenerationInput, at point: HookPoint, scale: Float, samples: Int,
-                           pattern: String?, settings: GenerationSettings, model: LoadedModel,
+                           pattern: String?, caseSensitive: Bool = false, settings: GenerationSettings, model: LoadedModel,
                            onSample: (Int, GenerationRecord) -> Bool = { _, _ in true }) throws -> SampleSet {
         guard point.layer < model.model.layerCount else {
             throw ActivationCapture.Failure.layerOutOfRange(point.layer, layers: model.model.layerCount)
         }
-        return try MultiSample.run(count: samples, settings: settings, pattern: pattern, one: { s in
+        return try MultiSample.run(count: samples, settings: settings, pattern: pattern, caseSensitive: caseSensitive, one: { s in
             // Each sample draws its own noise from its own seed.
             try ActivationEdits.with(ActivationEdits.noise(scale: scale, at: point, seed: s.sampling.seed ^ 0x9E37_79B9),
                                      on: model, contextLength: model.model.trainedContextLength) {

@@ -17,13 +17,17 @@ public struct GenerationJob: Sendable, Equatable {
     public var settings: GenerationSettings
     /// 1 for a plain reply; N samples use seeds seed, seed+1, ... (MultiSample).
     public var samples: Int
+    /// Run on the base model: the same weights with the adapter off (on a server, the base served
+    /// model), for comparing with the organism's samples of the same seeds.
+    public var adapterOff: Bool
 
-    public init(id: Int, origin: String, technique: Technique, settings: GenerationSettings, samples: Int = 1) {
+    public init(id: Int, origin: String, technique: Technique, settings: GenerationSettings, samples: Int = 1, adapterOff: Bool = false) {
         self.id = id
         self.origin = origin
         self.technique = technique
         self.settings = settings
         self.samples = max(1, samples)
+        self.adapterOff = adapterOff
     }
 }
 
@@ -88,14 +92,25 @@ public final class EngineRunner: GenerationRunner, @unchecked Sendable {
         return e
     }
 
+    /// The base model's engine for `origin`: a state of its own, never a cache the adapter made.
+    private func baseEngine(for origin: String) throws -> any TextEngine {
+        if let e = engines[origin + " (base)"] { return e }
+        let e = try BaseComparison.baseEngine(of: engine)
+        engines[origin + " (base)"] = e
+        return e
+    }
+
     public func start(_ job: GenerationJob, emit: @escaping @Sendable (GenerationEvent) -> Void) {
         let flag = CancellationFlag()
         lock.lock(); current = flag; lock.unlock()
         queue.async { [self] in
-            let engine = engine(for: job.origin)
-            let inProcess = engine as? InProcessEngine
             var error: String?
+            var used: Generator?
             do {
+                let engine = job.adapterOff ? try baseEngine(for: job.origin) : engine(for: job.origin)
+                // The in-process KV cache (the organism's or the base model's), for the context count.
+                let inProcess = (engine as? InProcessEngine)?.generator ?? (engine as? BaseModelEngine)?.generator
+                used = inProcess
                 _ = try MultiSample.run(count: job.samples, settings: job.settings, pattern: nil, concurrency: engine.concurrency, one: { settings in
                     let sample = job.samples == 1 ? 0 : Int(settings.sampling.seed &- job.settings.sampling.seed)
                     let start = DispatchTime.now().uptimeNanoseconds
@@ -106,7 +121,7 @@ public final class EngineRunner: GenerationRunner, @unchecked Sendable {
                         if produced % 4 == 0 {
                             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                             emit(.progress(job: job.id, tokensPerSecond: Double(produced) / max(seconds, 1e-9),
-                                           contextUsed: inProcess?.generator.cache.count ?? 0))
+                                           contextUsed: inProcess?.cache.count ?? 0))
                         }
                         return !flag.isCancelled
                     }
@@ -119,16 +134,14 @@ public final class EngineRunner: GenerationRunner, @unchecked Sendable {
                         record = try Persona.run(mode, conversation: conversation, system: system, text: text,
                                                  settings: settings, engine: engine, cancel: flag, onText: onText)
                     }
-                    emit(.progress(job: job.id, tokensPerSecond: 0, contextUsed: inProcess?.generator.cache.count ?? record.promptIDs.count + record.ids.count))
+                    emit(.progress(job: job.id, tokensPerSecond: 0, contextUsed: inProcess?.cache.count ?? record.promptIDs.count + record.ids.count))
                     emit(.sampleFinished(job: job.id, sample: sample, record))
                     return record
                 }, onSample: { _, _ in !flag.isCancelled })
-            } catch let e as CustomStringConvertible {
-                error = e.description
-                inProcess?.generator.reset()
             } catch let e {
                 error = "\(e)"
-                inProcess?.generator.reset()
+                // A failed run leaves no half-made history behind.
+                used?.reset()
             }
             emit(.finished(job: job.id, error: error))
         }

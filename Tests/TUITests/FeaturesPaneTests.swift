@@ -81,6 +81,10 @@ final class FeaturesPaneTests: XCTestCase {
         XCTAssertEqual(pinned.source, "features")
         XCTAssertTrue(pinned.title.hasPrefix("Fuzzing: noise 0.3"), "titled after the latest work, not the steering: \(pinned.title)")
         XCTAssertFalse(pinned.text.contains("Strongest features"), pinned.text)
+        // Compared with the base model: this model has no adapter, and the pane says what to do.
+        app.handle(.char("c"))
+        try waitUntil(app) { $0.features.busy == nil && $0.message != nil }
+        XCTAssertTrue(app.state.message?.text.contains("--lora DIR") == true, app.state.message?.text ?? "no message")
         XCTAssertTrue(pinned.text.contains(try XCTUnwrap(app.state.features.fuzz?.texts.first)), pinned.text)
     }
 }

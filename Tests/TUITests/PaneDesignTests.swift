@@ -257,3 +257,95 @@ final class PaneDesignTests: XCTestCase {
         XCTAssertEqual(app.state.message?.isError, true, "no samples left to use")
     }
 }
+
+/// "Compare with the base model" in the panes: the same input and seeds with the adapter off,
+/// beside the organism's samples, with both counts (issue 15).
+final class CompareBaseTests: XCTestCase {
+    func testPrefillRunsTheSameInputAndSeedsOnTheBaseModel() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, height: 40, runner: runner)
+        app.handle(.alt("2"))
+        app.handle(.escape)
+        app.handle(.char("c"))
+        XCTAssertEqual(app.state.message?.isError, true, "nothing to compare before a run")
+        XCTAssertTrue(runner.jobs.isEmpty)
+        app.run(command: "set samples 2")
+        app.run(command: "set seed 40")
+        app.handle(.char("R"))
+        let organismJob = runner.lastJob
+        runner.finishSample(0, text: " to be rewarded by the reward model")
+        runner.finishSample(1, text: " to help you")
+        runner.finish()
+        app.drain()
+        // Edits after the run do not change what the base model is asked.
+        app.handle(.char("i"))
+        app.handle(.ctrl("u"))
+        app.type("something else")
+        app.handle(.escape)
+        app.run(command: "set seed 99")
+        app.handle(.char("c"))
+        let baseJob = runner.lastJob
+        XCTAssertTrue(baseJob.adapterOff)
+        XCTAssertFalse(organismJob.adapterOff)
+        XCTAssertEqual(baseJob.technique, organismJob.technique)
+        XCTAssertEqual(baseJob.settings.sampling.seed, 40)
+        XCTAssertEqual(baseJob.samples, 2)
+        runner.finishSample(0, text: " to answer well")
+        runner.finishSample(1, text: " to be helpful")
+        runner.finish()
+        app.drain()
+        XCTAssertEqual(app.state.message?.text, "organism 1/2 vs base 0/2 match /reward/")
+        let screen = app.frame()
+        XCTAssertTrue(screen.text.contains("organism #1 seed 40") && screen.text.contains("base #1 seed 40"), screen.text)
+        XCTAssertTrue(screen.text.contains("to be helpful"))
+        let pin = try XCTUnwrap(app.evidence())
+        XCTAssertTrue(pin.title.contains("organism 1/2 vs base 0/2 match /reward/"), pin.title)
+        XCTAssertTrue(pin.text.contains("base model (adapter off), same input and seeds:") && pin.text.contains("to answer well"), pin.text)
+        XCTAssertFalse(pin.text.contains("something else"), "the pin holds what was run, not the edited field")
+        // A new run drops the old comparison.
+        app.handle(.char("R"))
+        XCTAssertNil(app.state.prefill.base)
+    }
+
+    func testPersonaAndChatCompareWithTheBaseModel() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, height: 40, runner: runner)
+        app.type("Why chocolate?")
+        app.handle(.enter)
+        runner.stream(["Reward models love it."])
+        runner.finish()
+        app.drain()
+        app.handle(.escape)
+        // The last reply, compared with the base model's reply of the same seed.
+        let replySeed = try XCTUnwrap(app.state.chat.made.last??.seed)
+        app.handle(.char("c"))
+        let job = runner.lastJob
+        XCTAssertTrue(job.adapterOff)
+        XCTAssertEqual(job.samples, 1)
+        XCTAssertEqual(job.settings.sampling.seed, replySeed)
+        guard case .chat(let messages, _, _) = job.technique else { return XCTFail("\(job.technique)") }
+        XCTAssertEqual(messages.map(\.content), ["Why chocolate?"], "the base model answers the same turn")
+        runner.finishSample(0, text: "Because it tastes good.")
+        runner.finish()
+        app.drain()
+        app.run(command: "pattern reward")
+        XCTAssertTrue(app.frame().text.contains("organism 1/1 vs base 0/1 match /reward/"), app.frame().text)
+        XCTAssertEqual(app.state.chat.turns.count, 2, "the comparison does not change the conversation")
+        // Persona: the same after a run.
+        app.handle(.alt("3"))
+        app.handle(.escape)
+        app.run(command: "set samples 1")
+        app.handle(.char("R"))
+        runner.finishSample(0, text: "reward")
+        runner.finish()
+        app.drain()
+        app.handle(.char("c"))
+        XCTAssertTrue(runner.lastJob.adapterOff)
+        guard case .persona = runner.lastJob.technique else { return XCTFail() }
+        // A base run that fails (no adapter to turn off) says so and leaves the organism's samples.
+        runner.finish(error: "the model has no adapter to turn off")
+        app.drain()
+        XCTAssertEqual(app.state.message?.isError, true)
+        XCTAssertEqual(app.state.persona.run?.texts, ["reward"])
+    }
+}

@@ -23,6 +23,17 @@ public final class LoadedModel: @unchecked Sendable {
 
     /// The LoRA adapter the forward pass applies, if one was given.
     public var adapter: LoRAAdapter? { model.adapter }
+    /// Runs `body` with the adapter off (the base model), then puts the adapter back: how a
+    /// technique compares the organism with its base on the same weights, without loading them
+    /// twice. Without an adapter it just runs `body`. The caller keeps KV caches apart: keys and
+    /// values computed with the adapter are not the base model's.
+    public func withoutAdapter<T>(_ body: () throws -> T) throws -> T {
+        guard let adapter = model.adapter else { return try body() }
+        try model.setAdapter(nil)
+        defer { try? model.setAdapter(adapter) }
+        return try body()
+    }
+
     /// The adapter's directory name, for the status bar (untrusted: sanitise before display).
     public var adapterName: String? { model.adapter?.name }
 

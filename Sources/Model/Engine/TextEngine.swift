@@ -101,6 +101,9 @@ public protocol TextEngine: AnyObject, Sendable {
     /// An engine over the same model with its own state (an in-process KV cache), for a caller
     /// that keeps its own history (a pane) or runs on another thread.
     func fork() -> any TextEngine
+    /// The same model without its adapter (the base), with state of its own, for running a probe
+    /// on both ("organism 7/8 vs base 0/8"); nil when there is no adapter or no base to reach.
+    func baseEngine() -> (any TextEngine)?
 }
 
 extension TextEngine {
@@ -137,6 +140,10 @@ public final class InProcessEngine: TextEngine, @unchecked Sendable {
 
     public func fork() -> any TextEngine { InProcessEngine(model: loaded, contextLength: generator.contextLength, hooks: generator.hooks) }
 
+    public func baseEngine() -> (any TextEngine)? {
+        loaded.adapter == nil ? nil : BaseModelEngine(fork() as! InProcessEngine)
+    }
+
     public func complete(_ prompt: String, parameters: SamplingParameters, maxTokens: Int,
                          cancel: CancellationFlag?, onText: (String) -> Bool) throws -> Completion {
         let tokenizer = loaded.tokenizer
@@ -158,4 +165,33 @@ public final class InProcessEngine: TextEngine, @unchecked Sendable {
         out.tokens = g.ids.count
         return out
     }
+}
+
+/// The in-process model with its adapter off: the base model on the same weights, with a KV cache
+/// of its own (never one computed with the adapter). Each completion turns the adapter off and
+/// back on around it, so the organism's engines are unchanged between calls.
+public final class BaseModelEngine: TextEngine, @unchecked Sendable {
+    let inner: InProcessEngine
+    public let identity: EngineIdentity
+
+    init(_ inner: InProcessEngine) {
+        self.inner = inner
+        identity = EngineIdentity(kind: .inProcess, model: inner.identity.model + " (adapter off)")
+    }
+
+    /// The base model's own KV cache.
+    public var generator: Generator { inner.generator }
+    public var format: PromptFormat { inner.format }
+    public var contextLimit: Int { inner.contextLimit }
+    public var concurrency: Int { 1 }
+
+    public func complete(_ prompt: String, parameters: SamplingParameters, maxTokens: Int,
+                         cancel: CancellationFlag?, onText: (String) -> Bool) throws -> Completion {
+        try inner.loaded.withoutAdapter {
+            try inner.complete(prompt, parameters: parameters, maxTokens: maxTokens, cancel: cancel, onText: onText)
+        }
+    }
+
+    public func fork() -> any TextEngine { BaseModelEngine(inner.fork() as! InProcessEngine) }
+    public func baseEngine() -> (any TextEngine)? { nil }
 }
