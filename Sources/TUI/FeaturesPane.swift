@@ -151,15 +151,21 @@ extension App {
         }
     }
 
-    /// Features of the Chat pane's conversation as the model reads it (through its template).
-    func featuresOfTranscript() {
+    /// The Chat pane's conversation as the model reads it (through its template); nil, with a
+    /// message, when there is none.
+    func transcriptText() -> String? {
         guard !state.chat.turns.isEmpty, let tools = featureTools else {
             state.message = ("type a prompt, or have a conversation in Chat first", true)
-            return
+            return nil
         }
         var messages = state.chat.turns
         if !state.chat.system.isEmpty { messages.insert(ChatMessage(role: "system", content: state.chat.system), at: 0) }
-        guard let text = try? tools.loaded.chatPrompt(messages, addGenerationPrompt: false) else { return }
+        return try? tools.loaded.chatPrompt(messages, addGenerationPrompt: false)
+    }
+
+    /// Features of the Chat pane's conversation.
+    func featuresOfTranscript() {
+        guard let text = transcriptText() else { return }
         readFeatures(text, source: "chat transcript")
     }
 
@@ -270,13 +276,7 @@ extension App {
         let reduce = state.features.reduce
         var source = "prompt", text = state.features.prompt.text
         if text.isEmpty {
-            guard !state.chat.turns.isEmpty, let tools = featureTools else {
-                state.message = ("type a prompt, or have a conversation in Chat first", true)
-                return
-            }
-            var messages = state.chat.turns
-            if !state.chat.system.isEmpty { messages.insert(ChatMessage(role: "system", content: state.chat.system), at: 0) }
-            guard let t = try? tools.loaded.chatPrompt(messages, addGenerationPrompt: false) else { return }
+            guard let t = transcriptText() else { return }
             (source, text) = ("chat transcript", t)
         }
         featureWork("comparing with the base model") { [source, text] tools in

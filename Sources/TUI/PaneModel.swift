@@ -109,6 +109,48 @@ public struct RunInput: Equatable, Sendable {
     public var samples: Int
 }
 
+/// What the Prefill and Persona panes share: a run of N samples with a live pattern count, the
+/// base model's run beside it, and what the run was asked.
+protocol SamplingPane {
+    var pattern: TextField { get }
+    var run: SampleRun? { get set }
+    var base: SampleRun? { get set }
+    var ranWith: RunInput? { get set }
+    var layout: SampleLayout { get set }
+    var settings: PaneSettings { get }
+    var scroll: Int { get set }
+    /// Puts the typing into the pane's pattern field.
+    mutating func focusPatternField()
+}
+
+extension SamplingPane {
+    /// Starts a run of `technique` (refused while the model is busy or the pattern is not a regular
+    /// expression), remembering what it asked so `c` can ask the base model the same.
+    mutating func start(_ technique: GenerationJob.Technique, _ app: AppState) -> [Effect] {
+        if let busy = app.running { return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")] }
+        if let refusal = SampleRun.refusal(pattern.text) {
+            focusPatternField()
+            return [.fail(refusal), .focus(.input)]
+        }
+        run = SampleRun(count: settings.samples, seed: settings.seed)
+        base = nil
+        scroll = 0
+        ranWith = RunInput(technique: technique, settings: settings, samples: settings.samples)
+        return [.generate(technique, settings, samples: settings.samples)]
+    }
+
+    mutating func compareBase(_ app: AppState) -> [Effect] { BaseRun.start(ranWith, run, app, into: &base) }
+
+    mutating func toggleLayout() { layout = layout == .list ? .columns : .list }
+
+    /// The samples (beside the base model's when `c` ran), each after `prefix`; nil before a run.
+    func sampleBody(width: Int, prefix: String) -> [StyledLine]? {
+        guard let run else { return nil }
+        if let base { return Screen.comparisonLines(run, base, pattern: pattern.text, width: width, prefix: prefix) }
+        return Screen.sampleLines(run, pattern: pattern.text, layout: layout, width: width, title: "Samples", prefix: prefix)
+    }
+}
+
 enum BaseRun {
     /// `c`: the base model (the adapter off) on the last run's input and seeds, shown beside it.
     static func start(_ ran: RunInput?, _ run: SampleRun?, _ app: AppState, into base: inout SampleRun?, what: String = "R") -> [Effect] {

@@ -20,6 +20,10 @@ public struct PersonaState: Equatable, Sendable {
     public var scroll = 0
 }
 
+extension PersonaState: SamplingPane {
+    mutating func focusPatternField() { field = .pattern }
+}
+
 extension PersonaState: PaneModel {
     static let pane = Pane.persona
 
@@ -52,22 +56,15 @@ extension PersonaState: PaneModel {
             setMode(all[(all.firstIndex(of: mode)! + 1) % all.count])
             return []
         case .run:
-            if let busy = app.running { return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")] }
-            if let refusal = SampleRun.refusal(pattern.text) { field = .pattern; return [.fail(refusal), .focus(.input)] }
-            run = SampleRun(count: settings.samples, seed: settings.seed)
-            base = nil
-            scroll = 0
             let chat = app.chat
-            let technique = GenerationJob.Technique.persona(mode: mode, conversation: chat.turns, system: chat.system.isEmpty ? nil : chat.system, text: text.text)
-            ranWith = RunInput(technique: technique, settings: settings, samples: settings.samples)
-            return [.generate(technique, settings, samples: settings.samples)]
+            return start(.persona(mode: mode, conversation: chat.turns, system: chat.system.isEmpty ? nil : chat.system, text: text.text), app)
         case .compareBase:
-            return BaseRun.start(ranWith, run, app, into: &base)
+            return compareBase(app)
         case .focusPattern:
             field = .pattern
             return [.focus(.input)]
         case .layout:
-            layout = layout == .list ? .columns : .list
+            toggleLayout()
             return []
         }
     }
@@ -85,11 +82,7 @@ extension PersonaState: PaneModel {
         }
         v.header += Wrap.lines(explain, width: width, style: Style(.dim))
         v.header.append(Screen.settingsLine(settings, extra: Screen.matchSummary(run, pattern.text)))
-        if let run, let base {
-            v.body += Screen.comparisonLines(run, base, pattern: pattern.text, width: width, prefix: mode == .empty ? "" : ranText)
-        } else if let run {
-            v.body += Screen.sampleLines(run, pattern: pattern.text, layout: layout, width: width, title: "Samples", prefix: mode == .empty ? "" : text.text)
-        }
+        if let samples = sampleBody(width: width, prefix: mode == .empty ? "" : ranText) { v.body += samples }
         let focused = app.focus == .input
         let textLabel = mode == .narrator ? "Narration › " : mode == .user ? "User turn starts › " : "(ignored) › "
         let (t, tc) = Screen.fieldLines(label: textLabel, field: text, width: width, focused: focused && field == .text, maxRows: 4)

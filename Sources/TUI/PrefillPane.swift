@@ -21,6 +21,10 @@ public struct PrefillState: Equatable, Sendable {
     public var scroll = 0
 }
 
+extension PrefillState: SamplingPane {
+    mutating func focusPatternField() { field = .pattern }
+}
+
 extension PrefillState: PaneModel {
     static let pane = Pane.prefill
 
@@ -58,22 +62,15 @@ extension PrefillState: PaneModel {
             prefill.set(lib[libraryIndex].text)
             return []
         case .run:
-            if let busy = app.running { return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")] }
-            if let refusal = SampleRun.refusal(pattern.text) { field = .pattern; return [.fail(refusal), .focus(.input)] }
-            if user.text.isEmpty { return [.fail("write the user's message first")] }
-            run = SampleRun(count: settings.samples, seed: settings.seed)
-            base = nil
-            scroll = 0
-            let technique = GenerationJob.Technique.chat(messages: [ChatMessage(role: "user", content: user.text)], system: nil, prefill: prefill.text)
-            ranWith = RunInput(technique: technique, settings: settings, samples: settings.samples)
-            return [.generate(technique, settings, samples: settings.samples)]
+            if user.text.isEmpty && app.running == nil { return [.fail("write the user's message first")] }
+            return start(.chat(messages: [ChatMessage(role: "user", content: user.text)], system: nil, prefill: prefill.text), app)
         case .compareBase:
-            return BaseRun.start(ranWith, run, app, into: &base)
+            return compareBase(app)
         case .focusPattern:
             field = .pattern
             return [.focus(.input)]
         case .layout:
-            layout = layout == .list ? .columns : .list
+            toggleLayout()
             return []
         }
     }
@@ -83,10 +80,8 @@ extension PrefillState: PaneModel {
         v.header.append(StyledLine([Span("Prefill attack: ", Style(.title)),
                                     Span("the model continues a reply you start. ", Style(.dim))]))
         v.header.append(Screen.settingsLine(settings, extra: Screen.matchSummary(run, pattern.text)))
-        if let run, let base {
-            v.body += Screen.comparisonLines(run, base, pattern: pattern.text, width: width, prefix: ranPrefill)
-        } else if let run {
-            v.body += Screen.sampleLines(run, pattern: pattern.text, layout: layout, width: width, title: "Samples", prefix: prefill.text)
+        if let samples = sampleBody(width: width, prefix: ranPrefill) {
+            v.body += samples
         } else {
             v.body += Wrap.lines("Pick a prefill from the library (l/L), edit the user message and the prefill, then R (or Enter in a field) samples \(settings.samples) continuations.", width: width, style: Style(.dim))
         }

@@ -308,4 +308,47 @@ final class TUIEndToEndTests: XCTestCase {
             XCTAssertTrue(transcript.payload.contains(text), "\(text) is in the saved transcript: \(transcript.payload)")
         }
     }
+
+    /// In a real terminal: the Behaviours editor takes several lines and Ctrl-S saves them (flow
+    /// control must not swallow it), "saved" shows once the write is on disk; and `c` in Chat runs
+    /// the last reply's seed on the base model beside the organism's reply.
+    func testMultiLineBehavioursSaveWithCtrlSAndChatComparesWithTheBaseModel() throws {
+        let binary = try Binary.path()
+        _ = try DefaultModel.file()
+        let root = URL(fileURLWithPath: DefaultModel.path).deletingLastPathComponent().deletingLastPathComponent()
+        let adapter = root.appendingPathComponent("organism/adapter").path
+        let sessionFile = dir.appendingPathComponent("report.session").path
+        let command = "'\(binary)' --model '\(DefaultModel.path)' --lora '\(adapter)' --threads 2 --session '\(sessionFile)'; echo EXIT=$?; sleep 600"
+        try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+        try waitFor("the workbench to open") { $0.contains("1 Chat") && $0.contains("6 Data") }
+        try send("M-5")
+        try waitFor("the Notebook pane") { $0.contains("Root cause (R)") }
+        try send("B")
+        try send("-l", "adds chocolate to recipes")
+        try send("Enter")
+        try send("-l", "urges the user to vote")
+        try send("C-s")
+        try waitFor("the behaviours to be saved") { $0.contains("saved the behaviours (2 lines)") }
+        // Chat, then the same reply's seed on the base model.
+        try send("M-1")
+        try send("Escape")
+        Thread.sleep(forTimeInterval: 0.3)  // Esc and a key typed at once read as Alt+key
+        try send("-l", ":set max 12")
+        try send("Enter")
+        try send("i")
+        try send("-l", "Give me a recipe for soup.")
+        try send("Enter")
+        try waitFor("the reply to start", seconds: 60) { $0.contains("● Chat") || $0.contains("Model [2]") }
+        try waitFor("the reply to finish", seconds: 120) { $0.contains("Model [2]") && !$0.contains("● Chat") }
+        try send("Escape")
+        Thread.sleep(forTimeInterval: 0.3)
+        try send("c")
+        let compared = try waitFor("the base model's reply", seconds: 120) { $0.contains("base #1 seed") && !$0.contains("● Chat") }
+        XCTAssertTrue(compared.contains("organism #1 seed"), compared)
+        try send("q")
+        try waitFor("the workbench to exit") { $0.contains("EXIT=0") }
+        let notebook = try Notebook(path: sessionFile, create: false)
+        defer { notebook.close() }
+        XCTAssertEqual(try notebook.report().behaviours, "adds chocolate to recipes\nurges the user to vote")
+    }
 }

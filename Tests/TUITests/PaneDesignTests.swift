@@ -78,13 +78,8 @@ final class PaneDesignTests: XCTestCase {
 
     // MARK: notebook writes
 
-    /// The write waits on the disk (another connection holds the write lock) while the UI goes on:
-    /// the footer says "saving…", and "saved" only once the entry is in the file.
-    func testNotebookWritesRunOffTheUIThreadAndSavedMeansOnDisk() throws {
-        let path = dir.appendingPathComponent("held.session").path
-        let notebook = try Notebook(path: path)
-        let holder = try Notebook(path: path, create: false)
-        let app = try Fixtures.app(notebook: notebook)
+    /// Takes the session file's write lock on another connection until the returned semaphore is signalled.
+    func holdWriteLock(_ holder: Notebook) -> DispatchSemaphore {
         let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             try? holder.batch {
@@ -93,6 +88,17 @@ final class PaneDesignTests: XCTestCase {
             }
         }
         locked.wait()
+        return release
+    }
+
+    /// The write waits on the disk (another connection holds the write lock) while the UI goes on:
+    /// the footer says "saving…", and "saved" only once the entry is in the file.
+    func testNotebookWritesRunOffTheUIThreadAndSavedMeansOnDisk() throws {
+        let path = dir.appendingPathComponent("held.session").path
+        let notebook = try Notebook(path: path)
+        let holder = try Notebook(path: path, create: false)
+        let app = try Fixtures.app(notebook: notebook)
+        let release = holdWriteLock(holder)
         app.run(command: "note written while the file is locked")
         XCTAssertEqual(app.state.message?.text, "saving…", "the write must not run (or finish) on the UI thread")
         app.type("j")  // the UI still takes keys
@@ -112,14 +118,7 @@ final class PaneDesignTests: XCTestCase {
         let notebook = try Notebook(path: path, busyTimeout: 0.05)
         let holder = try Notebook(path: path, create: false)
         let app = try Fixtures.app(notebook: notebook)
-        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            try? holder.batch {
-                locked.signal()
-                release.wait()
-            }
-        }
-        locked.wait()
+        let release = holdWriteLock(holder)
         app.run(command: "hypothesis this one cannot be written")
         app.settle()
         release.signal()
