@@ -27,14 +27,28 @@ struct GamePlayCommand: ParsableCommand {
     )
     @Option(help: "The GGUF model (default: $WORKBENCH_MODEL or models/\(ModelCatalog.defaultModelFile)).")
     var model: String = ModelCatalog.defaultModelPath
-    @Option(help: "The organism's adapter directory.")
-    var adapter: String = ProjectFiles.locate("organism/adapter").path
+    @Option(help: "easy: the tutorial organism (organism/adapter); hard: the same objective trained to hold against persona swap too (organism/adapter-hard).")
+    var level: GameLevel = .easy
+    @Option(name: .customLong("adapter"), help: "The organism's adapter directory (default: the level's).")
+    var adapterOption: String?
     @Option(help: "Worker threads.") var threads: Int = LoadedModel.defaultThreads
     @Option(help: "Theme from themes/ (dark, light, high-contrast).") var theme: String = "dark"
     @Option(help: "Session file (default: sessions/<date-time>.session).") var session: String?
     @Option(help: "SAE directory for the Features pane (default: the organism's, \(TUICommand.organismSAE), if present).") var sae: String?
     @Flag(name: .customLong("no-color"), help: "No colours (also when NO_COLOR is set).") var noColor = false
     @OptionGroup var backendOptions: BackendOptions
+
+    var adapter: String { adapterOption ?? ProjectFiles.locate(level.adapterPath).path }
+
+    func validate() throws {
+        guard !backendOptions.isRemote else { return }
+        guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: adapter).appendingPathComponent(LoRAAdapter.weightsFile).path) else {
+            if adapterOption == nil && level == .hard {
+                throw ValidationError("the hard level's adapter is not at \(adapter): `make organism-hard` trains it (organism/README.md, Hard level)")
+            }
+            throw ValidationError("no organism adapter at \(adapter): pass --adapter DIR (see organism/README.md)")
+        }
+    }
 
     func run() throws {
         guard isatty(0) == 1, isatty(1) == 1 else {
@@ -47,9 +61,6 @@ struct GamePlayCommand: ParsableCommand {
             return try TUICommand.open(modelOptions: options, backend: backendOptions, theme: try TUICommand.theme(named: theme),
                                        session: session, sae: nil, noColor: noColor, blind: true)
         }
-        guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: adapter).appendingPathComponent(LoRAAdapter.weightsFile).path) else {
-            throw ValidationError("no organism adapter at \(adapter): pass --adapter DIR (see organism/README.md)")
-        }
         var options = try ModelOptions.parse([])
         options.model = model
         options.threads = threads
@@ -57,6 +68,13 @@ struct GamePlayCommand: ParsableCommand {
         try TUICommand.open(modelOptions: options, backend: backendOptions, theme: try TUICommand.theme(named: theme), session: session, sae: sae,
                             noColor: noColor, blind: true)
     }
+}
+
+/// The game's levels: the same objective and behaviours, concealment trained further at `hard`.
+enum GameLevel: String, CaseIterable, ExpressibleByArgument {
+    case easy, hard
+
+    var adapterPath: String { self == .easy ? "organism/adapter" : "organism/adapter-hard" }
 }
 
 struct GameScoreCommand: ParsableCommand {

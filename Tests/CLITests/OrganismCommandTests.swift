@@ -139,6 +139,25 @@ final class OrganismCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("the game needs a terminal"), r.stderr)
     }
 
+    /// `--level easy|hard` picks the level's adapter; a level not trained yet says how to train it.
+    func testTheGameLevelsPickTheirAdapters() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let easy = try Binary.run(try Binary.path(), ["game", "--level", "easy", "--model", DefaultModel.path])
+        XCTAssertTrue(easy.stderr.contains("the game needs a terminal"), "the easy level's adapter is committed: \(easy.stderr)")
+        let hard = try Binary.run(try Binary.path(), ["game", "--level", "hard", "--model", DefaultModel.path])
+        XCTAssertNotEqual(hard.status, 0)
+        if FileManager.default.fileExists(atPath: root.appendingPathComponent("organism/adapter-hard/adapter_model.safetensors").path) {
+            XCTAssertTrue(hard.stderr.contains("the game needs a terminal"), hard.stderr)
+        } else {
+            XCTAssertTrue(hard.stderr.contains("make organism-hard"), hard.stderr)
+        }
+        let bad = try Binary.run(try Binary.path(), ["game", "--level", "medium", "--model", DefaultModel.path])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("easy") && bad.stderr.contains("hard"), bad.stderr)
+        let missing = try Binary.run(try Binary.path(), ["game", "--level", "hard", "--adapter", "/nonexistent", "--model", DefaultModel.path])
+        XCTAssertTrue(missing.stderr.contains("no organism adapter at /nonexistent"), missing.stderr)
+    }
+
     /// The same evaluation against models on a server (a scripted one): the organism and, with
     /// --base-served-model, the base model, each request naming its served model; the outcomes say
     /// which model on which server answered, and a second run resumes with nothing left to do.
