@@ -1,4 +1,4 @@
-import Model
+@testable import Model
 import XCTest
 
 final class SamplerTests: XCTestCase {
@@ -66,5 +66,87 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(sample([-1, -2], SamplingParameters(temperature: 0, repetitionPenalty: 4), history: [1]), 0)
         // Only the window counts.
         XCTAssertEqual(sample([2, 1], SamplingParameters(temperature: 0, repetitionPenalty: 4, repetitionWindow: 1), history: [0, 1]), 0)
+    }
+}
+
+/// The radix sort behind sampling with top-k off gives exactly the comparison sort's order.
+final class SamplerSortTests: XCTestCase {
+    func testRadixOrderIsTheComparisonOrder() {
+        var rng = SystemRandomNumberGenerator()
+        for trial in 0..<40 {
+            let n = trial < 4 ? [1, 2, 7, 2049][trial] : Int.random(in: 1...5000, using: &rng)
+            // Ties, both zeros, negatives, infinities and values that share high bits.
+            let pool: [Float] = [0, -0.0, 1, -1, 3.5, -3.5, .infinity, -.infinity, 1e-30, -1e-30, 12.25, 12.250001]
+            let values: [Float] = (0..<n).map { _ in Bool.random(using: &rng) ? pool.randomElement(using: &rng)! : Float.random(in: -30...30, using: &rng) }
+            var ids = [Int32](repeating: -1, count: n)
+            var keys: [UInt32] = [], scratch: (keys: [UInt32], ids: [Int32]) = ([], [])
+            values.withUnsafeBufferPointer { v in
+                ids.withUnsafeMutableBufferPointer { Sampler.sortDescending(v, n: n, into: $0, keys: &keys, scratch: &scratch) }
+            }
+            let reference = (0..<Int32(n)).sorted { a, b in
+                let va = values[Int(a)], vb = values[Int(b)]
+                return va > vb || (va == vb && a < b)
+            }
+            XCTAssertEqual(ids, reference, "n \(n)")
+        }
+    }
+}
+
+/// Sampling with top-k off orders only the tokens that can matter; the draws must be exactly those
+/// of the full order. The reference here is the sampler as it was (every token sorted by comparison).
+final class SamplerReferenceTests: XCTestCase {
+    func reference(_ logits: [Float], _ p: SamplingParameters, _ rng: inout SeededGenerator) -> TokenID {
+        let n = logits.count
+        let ids: [Int32] = (0..<Int32(n)).sorted { (a: Int32, b: Int32) -> Bool in
+            let va = logits[Int(a)], vb = logits[Int(b)]
+            return va > vb || (va == vb && a < b)
+        }
+        var kept = n
+        let maxLogit = logits[Int(ids[0])]
+        if p.topP < 1 || p.minP > 0 {
+            var sum: Float = 0
+            for j in 0..<n { sum += expf(logits[Int(ids[j])] - maxLogit) }
+            if p.topP < 1 {
+                var cumulative: Float = 0
+                for j in 0..<n {
+                    cumulative += expf(logits[Int(ids[j])] - maxLogit) / sum
+                    if cumulative >= p.topP { kept = j + 1; break }
+                }
+            }
+            if p.minP > 0 {
+                let threshold = maxLogit + logf(p.minP)
+                var j = 1
+                while j < kept, logits[Int(ids[j])] >= threshold { j += 1 }
+                kept = j
+            }
+        }
+        let m = maxLogit / p.temperature
+        var sum: Float = 0
+        for j in 0..<kept { sum += expf(logits[Int(ids[j])] / p.temperature - m) }
+        var r = rng.unitFloat() * sum
+        for j in 0..<kept {
+            r -= expf(logits[Int(ids[j])] / p.temperature - m)
+            if r < 0 { return ids[j] }
+        }
+        return ids[kept - 1]
+    }
+
+    func testTopKOffDrawsAreTheFullOrdersDraws() {
+        var source = SeededGenerator(seed: 7)
+        for trial in 0..<60 {
+            let n = [50, 300, 4000][trial % 3]
+            // Broad and peaked distributions, with ties.
+            let spread = Float([2, 8, 30][trial % 3])
+            let logits = (0..<n).map { _ in (Float(source.unitFloat()) * spread).rounded(.down) / (trial % 2 == 0 ? 1 : 3) }
+            let settings: [(Float, Float, Float)] = [(0.8, 0.95, 0.05), (1.0, 1.0, 0), (2.0, 1.0, 0), (0.7, 0.5, 0), (1.5, 1.0, 1e-9), (1.0, 0.9999, 0)]
+            let (t, topP, minP) = settings[trial % settings.count]
+            let p = SamplingParameters(temperature: t, topK: 0, topP: topP, minP: minP, seed: UInt64(trial))
+            let sampler = Sampler(parameters: p, vocabularySize: n)
+            var rng = SeededGenerator(seed: UInt64(trial))
+            for draw in 0..<20 {
+                let got = logits.withUnsafeBufferPointer { sampler.sample($0) }
+                XCTAssertEqual(got, reference(logits, p, &rng), "trial \(trial) draw \(draw) (T \(t), top-p \(topP), min-p \(minP))")
+            }
+        }
     }
 }
