@@ -117,6 +117,7 @@ public final class App: @unchecked Sendable {
 
     public func handle(_ key: Key) {
         if key != .escape { state.message = nil }
+        if key != .char("q") { state.quitWarned = false }
         if key == .ctrl("c") { state.shouldQuit = true; return }
         if case .alt(let c) = key, let n = c.wholeNumberValue, let pane = Pane(rawValue: n) {
             switchTo(pane)
@@ -176,6 +177,8 @@ public final class App: @unchecked Sendable {
     var paneHasInput: Bool { Screen.paneAcceptsInput(state) }
 
     func switchTo(_ pane: Pane) {
+        // An open report editor keeps its text as a draft when the pane is left.
+        if state.pane == .notebook && pane != .notebook && state.notebook.editing != .none { perform(state.notebook.leave()) }
         state.pane = pane
         state.overlay = .none
         if pane == .notebook { perform([.reloadNotebook]) }
@@ -189,6 +192,7 @@ public final class App: @unchecked Sendable {
         if key == .escape {
             if state.isGenerating { cancelGeneration() }
             if state.pane == .notebook { perform(state.notebook.leave()) }
+            if state.pane == .chat { state.chat.leaveSystemEdit() }
             state.focus = .normal
             return
         }
@@ -253,7 +257,14 @@ public final class App: @unchecked Sendable {
             state.overlay = .palette(TextField())
             state.paletteCandidates = []
         case .search: state.overlay = .search(TextField(state.search[state.pane] ?? ""))
-        case .quit: state.shouldQuit = true
+        case .quit:
+            let drafts = state.notebook.drafts.keys.sorted()
+            if !drafts.isEmpty && !state.quitWarned {
+                state.quitWarned = true
+                state.message = ("unsaved notebook drafts (\(drafts.joined(separator: ", "))): q again quits without them; in the Notebook pane their editor reopens them", true)
+                return
+            }
+            state.shouldQuit = true
         case .nextMatch, .previousMatch:
             guard state.search[state.pane] != nil else { return }
             state.scrollRequest = .match((state.searchMatch[state.pane] ?? 0) + (action == .nextMatch ? 1 : -1))
@@ -367,7 +378,7 @@ public final class App: @unchecked Sendable {
             case .features(let request): run(request)
             case .keepSelectionInView: state.scrollRequest = .selection
             case .save(let pane): autosave(pane)
-            case .clearContext: state.contextByPane[state.pane] = 0
+            case .clearContext(let pane): state.contextByPane[pane] = 0
             }
         }
     }
@@ -399,7 +410,8 @@ public final class App: @unchecked Sendable {
         guard let running = state.running, running.job == event.job else { return }
         if case .progress(_, let tps, let used) = event {
             if tps > 0 { state.tokensPerSecond = tps }
-            state.contextByPane[running.pane] = used
+            // The base model's cache is its own: the pane's count stays the organism's.
+            if !state.runningBase { state.contextByPane[running.pane] = used }
             return
         }
         switch (running.pane, state.runningBase) {
@@ -713,10 +725,17 @@ public final class App: @unchecked Sendable {
                 return "wrote \(path)"
             }
         }) { app, result in
+            let draft = NotebookState.draftKey(of: w)
             switch result {
-            case .success(let said): app.state.message = (said, false)
+            case .success(let said):
+                app.state.message = (said, false)
+                if let draft { app.state.notebook.drafts[draft] = nil }
             case .failure(let error):
-                if case .export = w { app.state.message = ("export failed: \(error)", true) } else { app.state.message = ("notebook: \(error) (not saved)", true) }
+                if case .export = w {
+                    app.state.message = ("export failed: \(error)", true)
+                } else {
+                    app.state.message = ("notebook: \(error) (not saved" + (draft.map { "; the \($0) is kept as a draft: reopen it to try again" } ?? "") + ")", true)
+                }
             }
             app.reloadNotebook()
         }
@@ -761,7 +780,8 @@ public final class App: @unchecked Sendable {
                 p.seed = state.chat.settings.seed
                 (kind, title, id) = ("transcript", state.chat.turns.first?.content.prefix(60).description ?? "conversation", state.chat.transcriptArtifact)
             case .prefill, .persona:
-                guard let e = evidence() else { return }
+                let s = state
+                guard let e = pane == .prefill ? s.prefill.evidence(s) : s.persona.evidence(s) else { return }
                 p.settings = e.settings.asDictionary.merging(e.extra) { $1 }
                 p.seed = e.settings.seed
                 payload = String(decoding: try JSONEncoder.sorted.encode(["text": e.text]), as: UTF8.self)

@@ -156,6 +156,8 @@ public struct AppState: Sendable {
     public var theme: Theme
     public var themeName: String { theme.name }
     public var shouldQuit = false
+    /// `q` said once that unsaved drafts would be lost; a second `q` quits.
+    var quitWarned = false
 
     public init(width: Int, height: Int, modelName: String, adapterName: String? = nil, sessionPath: String? = nil,
                 contextLimit: Int, theme: Theme) {

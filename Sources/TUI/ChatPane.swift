@@ -44,6 +44,13 @@ public struct ChatState: Equatable, Sendable {
     public var position = 0
     public var input = TextField()
     public var editingSystem = false
+    /// The message being typed when `s` took the field for the system prompt (put back after).
+    var messageDraft: TextField?
+    /// The user turn being edited (`e`): sending it starts a new branch from there; until then the
+    /// conversation is unchanged.
+    public var editingTurn: Int?
+    /// How the reply being generated is made: fixed when its job starts.
+    var pendingReply: TurnSettings?
     /// The assistant text streaming in now.
     public var streaming: String?
     /// Samples of the next reply (`S`), if asked for, and the one selected with < and >.
@@ -104,7 +111,14 @@ public struct ChatState: Equatable, Sendable {
         var all = branches
         all.insert(current, at: position)
         let prefix = Array(turns.prefix(turn))
-        return all.indices.filter { all[$0].turns.count > turn && Array(all[$0].turns.prefix(turn)) == prefix }
+        // One branch per distinct text of the turn (the current one for its own).
+        func key(_ m: ChatMessage) -> String { m.role + "\u{0}" + m.content }
+        var seen: [String: Int] = [:]
+        if turns.indices.contains(turn) { seen[key(turns[turn])] = position }
+        for i in all.indices where all[i].turns.count > turn && Array(all[i].turns.prefix(turn)) == prefix && seen[key(all[i].turns[turn])] == nil {
+            seen[key(all[i].turns[turn])] = i
+        }
+        return seen.values.sorted()
     }
 }
 
@@ -151,13 +165,11 @@ extension ChatState: PaneModel {
         case .editTurn:
             guard let index = selectedTurn.flatMap({ turns.indices.contains($0) && turns[$0].role == "user" ? $0 : nil })
                     ?? turns.lastIndex(where: { $0.role == "user" }) else { return [.fail("no user turn to edit")] }
-            let text = turns[index].content
-            keepAsBranch()
-            input.set(text)
-            truncate(to: index)
+            editingTurn = index
+            editingSystem = false
+            input.set(turns[index].content)
             selectedTurn = nil
-            samples = nil
-            return [.focus(.input), .say("editing turn \(index + 1): Enter sends it as a new branch (b / B switch branches)")]
+            return [.focus(.input), .say("editing turn \(index + 1): Enter sends it as a new branch from there (the conversation is unchanged until then)")]
         case .previousTurn, .nextTurn:
             guard !turns.isEmpty else { return [] }
             let current = selectedTurn ?? turns.count
@@ -179,16 +191,20 @@ extension ChatState: PaneModel {
             selectedTurn = min(turn, turns.count - 1)
             return [.say("turn \(turn + 1): alternative \(siblings(at: turn).firstIndex(of: position)! + 1)/\(alternatives.count) (branch \(branchLabel))")]
         case .editSystem:
+            if !editingSystem { messageDraft = input }
             editingSystem = true
             input.set(system)
-            return [.focus(.input)]
+            return [.focus(.input), .say("editing the system prompt: Enter sets it, Esc leaves it as it was")]
         case .newConversation:
+            let kept = !turns.isEmpty
+            let at = position
             keepAsBranch()
             turns = []
             made = []
             samples = nil
+            editingTurn = nil
             transcriptArtifact = nil
-            return [.clearContext, .say("new conversation (the old one is branch \(branches.count)/\(branches.count + 1): b / B)")]
+            return [.clearContext(.chat), .say(kept ? "new conversation (the old one is branch \(at + 1)/\(branches.count + 1): b / B)" : "new conversation")]
         case .sampleReply:
             guard let last = turns.last?.role, last == "user" || last == "assistant" else { return [.fail("send a message first")] }
             if last == "assistant" {
@@ -207,8 +223,14 @@ extension ChatState: PaneModel {
                 return [.fail("no finished sample selected (S samples the reply, < > select one)")]
             }
             guard turns.last?.role == "user" else { return [.fail("the conversation does not end with a user turn")] }
-            append(ChatMessage(role: "assistant", content: run.texts[selectedSample]),
-                   .reply(system: system, settings, seed: run.seeds[selectedSample]))
+            // The settings and system prompt the samples were made with, not the ones set since.
+            var how = samplesRanWith.map { ran -> TurnSettings in
+                var system = ""
+                if case .chat(_, let s?, _) = ran.technique { system = s }
+                return .reply(system: system, ran.settings, seed: run.seeds[selectedSample])
+            } ?? .reply(system: system, settings, seed: run.seeds[selectedSample])
+            how.seed = run.seeds[selectedSample]
+            append(ChatMessage(role: "assistant", content: run.texts[selectedSample]), how)
             samples = nil
             return [.say("sample \(selectedSample + 1) is now the reply (the other samples are gone; pin them first to keep them)"), .save(.chat)]
         case .compareBase:
@@ -231,9 +253,7 @@ extension ChatState: PaneModel {
             replyRun = reply
             return effects
         case .focusPattern:
-            editingSystem = false
-            input.set("")
-            return [.say("type a pattern with :pattern REGEX (counts the samples of S)")]
+            return [.say("the pattern is set with :pattern REGEX (it counts the samples of S)")]
         }
     }
 
@@ -241,14 +261,20 @@ extension ChatState: PaneModel {
     mutating func submit(_ app: AppState) -> [Effect] {
         if editingSystem {
             system = input.text
-            editingSystem = false
-            input.set("")
+            leaveSystemEdit()
             return [.say(system.isEmpty ? "system prompt cleared (the template's own applies)"
                          : "system prompt set for the next reply; the field now takes your message")]
         }
         let text = input.text
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
         if let busy = app.running { return [.fail("the model is busy in \(busy.pane.title): Esc cancels it")] }
+        if let turn = editingTurn, turns.indices.contains(turn) {
+            // The edited turn: the conversation as it was stays a branch; this one goes on from there.
+            keepAsBranch()
+            truncate(to: turn)
+            samples = nil
+        }
+        editingTurn = nil
         append(ChatMessage(role: "user", content: text), .user(system: system))
         input.set("")
         samples = nil
@@ -256,11 +282,20 @@ extension ChatState: PaneModel {
         return reply(samples: 1)
     }
 
+    /// Esc while editing the system prompt: the prompt stays as it was, the message comes back.
+    mutating func leaveSystemEdit() {
+        guard editingSystem else { return }
+        editingSystem = false
+        input = messageDraft ?? TextField()
+        messageDraft = nil
+    }
+
     /// Starts the reply to the last turn: one streamed, or `samples` side by side.
     mutating func reply(samples count: Int) -> [Effect] {
         let technique = GenerationJob.Technique.chat(messages: turns, system: system.isEmpty ? nil : system, prefill: "")
         if count == 1 {
             streaming = ""
+            pendingReply = .reply(system: system, settings, seed: settings.seed)
         } else {
             samples = SampleRun(count: count, seed: settings.seed)
             samplesRanWith = RunInput(technique: technique, settings: settings, samples: count)
@@ -283,8 +318,11 @@ extension ChatState: PaneModel {
             samples?.stop()
             if let text = streaming {
                 streaming = nil
-                if error == nil { append(ChatMessage(role: "assistant", content: text), .reply(system: system, settings, seed: settings.seed)) }
-                settings.seed &+= 1
+                // The settings the job was started with, whatever was changed while it ran.
+                let how = pendingReply ?? .reply(system: system, settings, seed: settings.seed)
+                if error == nil { append(ChatMessage(role: "assistant", content: text), how) }
+                settings.seed = (how.seed ?? settings.seed) &+ 1
+                pendingReply = nil
             }
         case .progress:
             break
@@ -337,7 +375,7 @@ extension ChatState: PaneModel {
         } else if let reply = replyRun, let base {
             v.body += Screen.comparisonLines(reply, base, pattern: pattern.text, width: width)
         }
-        let label = editingSystem ? "system › " : "› "
+        let label = editingSystem ? "system › " : editingTurn.map { "edit turn \($0 + 1) › " } ?? "› "
         let (lines, cursor) = Screen.fieldLines(label: label, field: input, width: width, focused: app.focus == .input, maxRows: 4)
         v.bottom = lines
         v.cursor = cursor

@@ -142,13 +142,14 @@ extension DataPaneState: PaneModel {
     enum Action: Sendable { case mode, like, open, close, previous, next }
 
     static let bindings: [KeyBinding<Action>] = [
-        KeyBinding([.char("o")], label: "o, Enter", "open the selected hit's whole document (the matched chunk marked)", hint: "open", .open),
+        KeyBinding([.char("o")], label: "o, Enter", "open the selected hit's whole document (the matched chunk marked)", hint: "open",
+                   when: { $0.data.open == nil }, .open),
         KeyBinding([.enter], "open the selected hit", hidden: true, when: { $0.data.results != nil && $0.data.open == nil }, .open),
-        KeyBinding([.char("k"), .up], label: "j / k", "select a hit (in an open document: scroll)", when: { $0.data.open == nil }, .previous),
+        KeyBinding([.char("k"), .up], label: "j / k", "select a hit (in an open document: scroll)", hint: "select", when: { $0.data.open == nil }, .previous),
         KeyBinding([.char("j"), .down], "next hit", hidden: true, when: { $0.data.open == nil }, .next),
         KeyBinding([.char("m")], "mode: bm25 (keywords), semantic (meaning), hybrid (both)", hint: "mode", .mode),
         KeyBinding([.char("l")], "training data like the Chat pane's last reply (by meaning)", hint: "like reply", .like),
-        KeyBinding([.char("x"), .backspace], label: "x", "close the document", hint: "close", .close),
+        KeyBinding([.char("x"), .backspace], label: "x", "close the document", hint: "close", when: { $0.data.open != nil }, .close),
     ]
 
     mutating func update(_ action: Action, _ app: AppState) -> [Effect] {

@@ -30,8 +30,25 @@ public struct NotebookState: Equatable, Sendable {
     /// them): Enter starts a line and Ctrl-S saves (issue 15, item 5). Notes save on Enter.
     public var editsLines: Bool { editing == .rootCause || editing == .behaviours }
 
+    /// Where the editor's text is kept while it is not saved: Esc, leaving the pane, or a write
+    /// that failed keep it there, and reopening the same editor brings it back.
     var draftKey: String? {
-        switch editing { case .rootCause: return "root cause"; case .behaviours: return "behaviours"; default: return nil }
+        switch editing {
+        case .rootCause: return "root cause"
+        case .behaviours: return "behaviours"
+        case .note(let kind): return editingID.map { "entry #\($0)" } ?? kind.rawValue
+        case .none: return nil
+        }
+    }
+
+    /// The draft a write saves (cleared when the write is on disk; kept when it fails).
+    static func draftKey(of write: NotebookWrite) -> String? {
+        switch write {
+        case .report(let rootCause, _): return rootCause != nil ? "root cause" : "behaviours"
+        case .update(let id, _): return "entry #\(id)"
+        case .add(let kind, _, _, let source, _): return source == "notebook" ? kind.rawValue : nil
+        case .delete, .export: return nil
+        }
     }
 }
 
@@ -68,7 +85,7 @@ extension NotebookState: PaneModel {
             let e = entries[selected]
             editing = .note(e.kind)
             editingID = e.id
-            input.set(e.text)
+            input.set(drafts["entry #\(e.id)"] ?? e.text)
             return [.focus(.input)]
         case .open:
             guard entries.indices.contains(selected) else { return [] }
@@ -96,7 +113,7 @@ extension NotebookState: PaneModel {
         switch what {
         case .rootCause: input.set(drafts["root cause"] ?? report.rootCause)
         case .behaviours: input.set(drafts["behaviours"] ?? report.behaviours)
-        default: input.set("")
+        default: input.set(draftKey.flatMap { drafts[$0] } ?? "")
         }
         var effects: [Effect] = [.focus(.input)]
         if editsLines { effects.append(.say("Enter starts a new line, Ctrl-S saves, Esc leaves (the draft is kept)")) }
@@ -118,17 +135,34 @@ extension NotebookState: PaneModel {
         }
     }
 
-    /// Esc in the editor: the root cause and behaviours keep their draft; a note is dropped.
+    /// Esc in the editor (or leaving the pane): what was typed is kept as a draft, not saved;
+    /// reopening the same editor brings it back.
     mutating func leave() -> [Effect] {
         var effects: [Effect] = []
         if let key = draftKey {
-            let saved = key == "root cause" ? report.rootCause : report.behaviours
+            let saved: String
+            switch editing {
+            case .rootCause: saved = report.rootCause
+            case .behaviours: saved = report.behaviours
+            default: saved = editingID.flatMap { id in entries.first { $0.id == id }?.text } ?? ""
+            }
             if input.text != saved {
                 drafts[key] = input.text
-                effects.append(.say("draft of the \(key) kept (not saved): \(key == "root cause" ? "R" : "B") reopens it, Ctrl-S saves"))
+                let reopen: String
+                switch editing {
+                case .rootCause: reopen = "R reopens it, Ctrl-S saves"
+                case .behaviours: reopen = "B reopens it, Ctrl-S saves"
+                case .note(.hypothesis) where editingID == nil: reopen = "h reopens it"
+                case .note where editingID == nil: reopen = "a reopens it"
+                default: reopen = "e on the entry reopens it"
+                }
+                effects.append(.say("draft of the \(key) kept (not saved): \(reopen)"))
+            } else {
+                drafts[key] = nil
             }
         }
         editing = .none
+        editingID = nil
         return effects
     }
 
@@ -136,13 +170,15 @@ extension NotebookState: PaneModel {
         let text = input.text
         let write: NotebookWrite
         switch editing {
-        case .rootCause: write = .report(rootCause: text, behaviours: nil); drafts["root cause"] = nil
-        case .behaviours: write = .report(rootCause: nil, behaviours: text); drafts["behaviours"] = nil
+        case .rootCause: write = .report(rootCause: text, behaviours: nil)
+        case .behaviours: write = .report(rootCause: nil, behaviours: text)
         case .note(let kind):
             guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return [.fail("empty note not saved")] }
             write = editingID.map { .update(id: $0, text: text) } ?? .add(kind, text: text, title: "", source: "notebook", provenance: nil)
         case .none: return []
         }
+        // Kept until the write is on disk (a failed write leaves it for another try).
+        if let key = draftKey { drafts[key] = text }
         editing = .none
         editingID = nil
         input.set("")

@@ -81,8 +81,8 @@ public enum Effect: Sendable {
     case features(FeatureRequest)
     case keepSelectionInView
     case save(Pane)
-    /// The pane's conversation starts again: its context use is 0.
-    case clearContext
+    /// A pane's conversation starts again: its context use is 0.
+    case clearContext(Pane)
 
     static func say(_ text: String) -> Effect { .message(text, error: false) }
     static func fail(_ text: String) -> Effect { .message(text, error: true) }
@@ -211,7 +211,7 @@ enum Bindings {
         KeyBinding([.escape], "cancel a running generation (in a field: leave it, then bare keys work)", .cancel),
         KeyBinding([.char("i"), .enter], label: "i, Enter", "into the pane's main text field (Enter in a field sends, runs or saves)",
                    hint: "type", .focusInput),
-        KeyBinding([.tab], label: "1 … 6, Tab, Shift-Tab", "switch panes (outside a text field; Alt-1 … Alt-6 from anywhere)", .nextPane),
+        KeyBinding([.tab], label: "1 … 6, Tab, Shift-Tab", "switch panes (Tab in a field: its next field, or the next pane in a pane with one; Alt-1 … Alt-6 from anywhere)", .nextPane),
         KeyBinding([.backTab], "the previous pane", hidden: true, .previousPane),
         KeyBinding([.char("?")], "this help (j k scroll, / filters)", hint: "help", .help),
         KeyBinding([.char(":")], "command palette (Tab completes commands and their arguments)", .palette),
@@ -249,6 +249,21 @@ enum Bindings {
         case .features: return FeaturesPaneState.docs
         case .notebook: return NotebookState.docs
         case .data: return DataPaneState.docs
+        }
+    }
+
+    /// The footer's hints of a pane: its bindings with a footer word that apply in this state.
+    static func hints(_ pane: Pane, _ state: AppState) -> [(label: String, hint: String)] {
+        func from<A>(_ bindings: [KeyBinding<A>]) -> [(label: String, hint: String)] {
+            bindings.compactMap { b in b.hint.flatMap { h in b.when?(state) == false ? nil : (b.label, h) } }
+        }
+        switch pane {
+        case .chat: return from(ChatState.bindings)
+        case .prefill: return from(PrefillState.bindings)
+        case .persona: return from(PersonaState.bindings)
+        case .features: return from(FeaturesPaneState.bindings)
+        case .notebook: return from(NotebookState.bindings)
+        case .data: return from(DataPaneState.bindings)
         }
     }
 

@@ -140,7 +140,7 @@ public enum Screen {
             label.count <= 5 ? label.replacingOccurrences(of: " / ", with: "/") : String(label.prefix { $0 != "," && $0 != " " })
         }
         let global = Dictionary(uniqueKeysWithValues: Bindings.global.compactMap { b in b.hint.map { ($0, (key(b.label), $0)) } })
-        let pane = Bindings.docs(s.pane).compactMap { d in d.hint.map { (key(d.label), $0) } }
+        let pane = Bindings.hints(s.pane, s).map { (key($0.label), $0.hint) }
         let pin = s.pane == .notebook ? [] : [global["pin"]!]
         return (s.pane == .notebook ? [] : [global["type"]!]) + pane + pin + [global["help"]!]
     }
@@ -285,21 +285,23 @@ public enum Screen {
         return "organism \(run.texts.count) vs base \(base.finished.filter { $0 }.count)/\(base.texts.count) samples"
     }
 
-    /// The organism's and the base model's samples of the same seeds, side by side.
+    /// The organism's and the base model's samples of the same seeds, side by side, paired by seed
+    /// (a base run stopped early shows "not run" beside the seeds it did not reach).
     static func comparisonLines(_ run: SampleRun, _ base: SampleRun, pattern: String, width: Int, prefix: String = "") -> [StyledLine] {
         var out = [StyledLine([Span("Organism beside the base model (adapter off), same seeds", Style(.title)),
                                Span("  │ " + comparisonSummary(run, base, pattern), Style(.accent))])]
         let matchO = Set(run.matching(pattern) ?? []), matchB = Set(base.matching(pattern) ?? [])
-        func side(_ r: SampleRun, _ i: Int, _ who: String, _ marked: Set<Int>) -> (head: StyledLine, body: StyledLine) {
-            guard r.texts.indices.contains(i) else { return (StyledLine(), StyledLine()) }
+        func side(_ r: SampleRun, _ i: Int?, seed: UInt64, _ who: String, _ marked: Set<Int>) -> (head: StyledLine, body: StyledLine) {
+            guard let i else { return (StyledLine("\(who) seed \(seed)", Style(.dim, bold: true)), StyledLine("(not run)", Style(.dim))) }
             var body: [Span] = prefix.isEmpty ? [] : [Span(prefix, Style(.prefill))]
             body.append(Span(r.texts[i], Style(.assistant)))
             if !r.finished[i] { body.append(Span("▌", Style(.accent))) }
             return (StyledLine([Span("\(who) #\(i + 1) seed \(r.seeds[i])", Style(.accent, bold: true)), Span(marked.contains(i) ? " ✓ match" : "", Style(.match))]),
                     StyledLine(body))
         }
-        for i in 0..<max(run.texts.count, base.texts.count) {
-            out += sideBySide([side(run, i, "organism", matchO), side(base, i, "base", matchB)], width: width)
+        for (i, seed) in run.seeds.enumerated() {
+            let b = base.seeds.firstIndex(of: seed)
+            out += sideBySide([side(run, i, seed: seed, "organism", matchO), side(base, b, seed: seed, "base", matchB)], width: width)
             out.append(StyledLine())
         }
         return out

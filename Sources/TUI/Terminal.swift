@@ -223,7 +223,16 @@ public enum TerminalApp {
                 terminal.draw(app.frame())
             }
         }
-        if app.state.isGenerating { app.cancelGeneration() }
+        // A run still going is cancelled and given a moment to finish, so what it made is saved.
+        if app.state.isGenerating {
+            app.cancelGeneration()
+            let deadline = Date().addingTimeInterval(3)
+            while app.state.isGenerating && Date() < deadline {
+                app.drain()
+                usleep(10_000)
+            }
+        }
+        app.drain()
         app.flushNotebook()
     }
 }

@@ -51,21 +51,18 @@ final class PaneDesignTests: XCTestCase {
         check("Data", DataPaneState.bindings)
     }
 
-    /// Every key a pane's table binds reaches that pane's update: none falls through to "does nothing".
+    /// Every key a pane's table binds resolves to that binding's own action where it applies, and
+    /// pressed in the app it reaches the pane rather than falling through to "does nothing".
     func testEveryBoundKeyReachesItsPane() throws {
         let notebook = try Notebook(path: dir.appendingPathComponent("keys.session").path)
-        for pane in Pane.allCases {
-            for doc in Bindings.docs(pane) {
-                let keys: [Key]
-                switch pane {
-                case .chat: keys = ChatState.bindings.first { $0.doc == doc }!.keys
-                case .prefill: keys = PrefillState.bindings.first { $0.doc == doc }!.keys
-                case .persona: keys = PersonaState.bindings.first { $0.doc == doc }!.keys
-                case .features: keys = FeaturesPaneState.bindings.first { $0.doc == doc }!.keys
-                case .notebook: keys = NotebookState.bindings.first { $0.doc == doc }!.keys
-                case .data: keys = DataPaneState.bindings.first { $0.doc == doc }!.keys
-                }
-                for key in keys {
+        func check<A: Equatable>(_ pane: Pane, _ bindings: [KeyBinding<A>], _ resolve: (Key, AppState) -> A?) throws {
+            let fresh = try Fixtures.app(notebook: notebook)
+            fresh.handle(.alt(Character(String(pane.rawValue))))
+            fresh.handle(.escape)
+            let state = fresh.state
+            for b in bindings where b.when?(state) ?? true {
+                for key in b.keys {
+                    XCTAssertEqual(resolve(key, state), b.action, "\(pane.title): \(key.label) resolves to another binding than “\(b.help)”")
                     let app = try Fixtures.app(notebook: notebook)
                     app.handle(.alt(Character(String(pane.rawValue))))
                     app.handle(.escape)
@@ -74,6 +71,12 @@ final class PaneDesignTests: XCTestCase {
                 }
             }
         }
+        try check(.chat, ChatState.bindings, ChatState.action)
+        try check(.prefill, PrefillState.bindings, PrefillState.action)
+        try check(.persona, PersonaState.bindings, PersonaState.action)
+        try check(.features, FeaturesPaneState.bindings, FeaturesPaneState.action)
+        try check(.notebook, NotebookState.bindings, NotebookState.action)
+        try check(.data, DataPaneState.bindings, DataPaneState.action)
     }
 
     // MARK: notebook writes
@@ -315,13 +318,18 @@ final class CompareBaseTests: XCTestCase {
         runner.finish()
         app.drain()
         app.handle(.escape)
-        // The last reply, compared with the base model's reply of the same seed.
-        let replySeed = try XCTUnwrap(app.state.chat.made.last??.seed)
+        // Settings changed after the reply do not change what the comparison asks.
+        let replyJob = runner.jobs[0]
+        app.run(command: "set seed 77")
+        app.run(command: "set temperature 1.5")
+        // The last reply, compared with the base model's reply of the same seed and settings.
         app.handle(.char("c"))
         let job = runner.lastJob
         XCTAssertTrue(job.adapterOff)
         XCTAssertEqual(job.samples, 1)
-        XCTAssertEqual(job.settings.sampling.seed, replySeed)
+        XCTAssertEqual(job.settings.sampling.seed, replyJob.settings.sampling.seed)
+        XCTAssertEqual(job.settings.sampling.temperature, replyJob.settings.sampling.temperature)
+        XCTAssertEqual(job.settings.maxTokens, replyJob.settings.maxTokens)
         guard case .chat(let messages, _, _) = job.technique else { return XCTFail("\(job.technique)") }
         XCTAssertEqual(messages.map(\.content), ["Why chocolate?"], "the base model answers the same turn")
         runner.finishSample(0, text: "Because it tastes good.")
@@ -346,5 +354,124 @@ final class CompareBaseTests: XCTestCase {
         app.drain()
         XCTAssertEqual(app.state.message?.isError, true)
         XCTAssertEqual(app.state.persona.run?.texts, ["reward"])
+    }
+
+    /// A stopped base run is paired by seed: the seeds it did not reach say so.
+    func testAStoppedBaseRunIsPairedBySeed() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(width: 120, height: 40, runner: runner)
+        app.handle(.alt("2"))
+        app.handle(.escape)
+        app.run(command: "set samples 2")
+        app.run(command: "set seed 40")
+        app.handle(.char("R"))
+        runner.finishSample(0, text: " a reward")
+        runner.finishSample(1, text: " a gift")
+        runner.finish()
+        app.drain()
+        app.handle(.char("c"))
+        runner.finishSample(1, text: " a present")  // seed 41 only, then cancelled
+        app.handle(.escape)
+        runner.finish(error: nil)
+        app.drain()
+        let screen = app.frame().text
+        XCTAssertTrue(screen.contains("base seed 40") && screen.contains("(not run)"), screen)
+        XCTAssertTrue(screen.contains("base #1 seed 41"), screen)
+    }
+}
+
+/// What the review of the pane redesign found, each held by a test.
+final class PaneReviewTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try Fixtures.tempDir() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testAReplyKeepsTheSettingsItsJobStartedWith() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("hi")
+        app.handle(.enter)
+        app.handle(.escape)
+        app.handle(.char("+"))
+        app.run(command: "system changed while it ran")
+        runner.stream(["hello"])
+        runner.finish()
+        app.drain()
+        let how = try XCTUnwrap(app.state.chat.made.last ?? nil)
+        XCTAssertEqual(how.seed, runner.jobs[0].settings.sampling.seed)
+        XCTAssertEqual(how.temperature, runner.jobs[0].settings.sampling.temperature)
+        XCTAssertEqual(how.system, "", "the system prompt set while it ran is the next reply's")
+    }
+
+    func testEditingATurnAndLeavingChangesNothing() throws {
+        let runner = ScriptedRunner()
+        let app = try Fixtures.app(runner: runner)
+        app.type("one")
+        app.handle(.enter)
+        runner.stream(["two"])
+        runner.finish()
+        app.drain()
+        app.handle(.escape)
+        app.handle(.char("e"))
+        app.handle(.escape)
+        XCTAssertEqual(app.state.chat.turns.map(\.content), ["one", "two"])
+        XCTAssertTrue(app.state.chat.branches.isEmpty, "no branch until the edit is sent")
+        // Regenerating turn 2 gives it an alternative; turn 1 (the same in both) has none.
+        app.handle(.char("r"))
+        runner.stream(["three"])
+        runner.finish()
+        app.drain()
+        app.handle(.char("["))
+        app.handle(.char("["))
+        XCTAssertEqual(app.state.chat.selectedTurn, 0)
+        app.handle(.char("{"))
+        XCTAssertEqual(app.state.message?.text.hasPrefix("turn 1 has no alternatives"), true, app.state.message?.text ?? "")
+        // `s` and Esc leave the half-typed message and the system prompt as they were.
+        app.handle(.char("i"))
+        XCTAssertTrue(app.frame().text.contains("edit turn 1 ›"), "Esc kept the edit of turn 1, and says so")
+        app.handle(.ctrl("u"))
+        app.type("half typed")
+        app.handle(.escape)
+        app.handle(.char("s"))
+        app.type("not meant")
+        app.handle(.escape)
+        XCTAssertEqual(app.state.chat.system, "")
+        XCTAssertEqual(app.state.chat.input.text, "half typed")
+        XCTAssertFalse(app.state.chat.editingSystem)
+    }
+
+    func testReportDraftsSurviveLeavingThePaneAFailedSaveAndAskBeforeQuit() throws {
+        let path = dir.appendingPathComponent("drafts.session").path
+        let notebook = try Notebook(path: path, busyTimeout: 0.05)
+        let app = try Fixtures.app(notebook: notebook)
+        app.handle(.alt("5"))
+        app.handle(.char("R"))
+        app.type("learned from documents")
+        app.handle(.alt("1"))
+        XCTAssertTrue(app.state.message?.text.contains("draft of the root cause kept") == true, app.state.message?.text ?? "")
+        app.handle(.alt("5"))
+        app.handle(.char("R"))
+        XCTAssertEqual(app.state.notebook.input.text, "learned from documents")
+        // A save that cannot reach the disk keeps the text.
+        let holder = try Notebook(path: path, create: false)
+        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { try? holder.batch { locked.signal(); release.wait() } }
+        locked.wait()
+        app.handle(.ctrl("s"))
+        app.settle()
+        release.signal()
+        XCTAssertTrue(app.state.message?.text.contains("kept as a draft") == true, app.state.message?.text ?? "")
+        // q asks once before quitting with a draft unsaved.
+        app.handle(.char("q"))
+        XCTAssertFalse(app.state.shouldQuit)
+        XCTAssertTrue(app.state.message?.text.contains("q again quits") == true)
+        app.handle(.char("R"))
+        XCTAssertEqual(app.state.notebook.input.text, "learned from documents")
+        app.handle(.ctrl("s"))
+        app.settle()
+        XCTAssertEqual(try notebook.report().rootCause, "learned from documents")
+        XCTAssertTrue(app.state.notebook.drafts.isEmpty)
+        app.handle(.char("q"))
+        XCTAssertTrue(app.state.shouldQuit, "nothing unsaved: q quits")
     }
 }

@@ -27,11 +27,17 @@ public final class LoadedModel: @unchecked Sendable {
     /// technique compares the organism with its base on the same weights, without loading them
     /// twice. Without an adapter it just runs `body`. The caller keeps KV caches apart: keys and
     /// values computed with the adapter are not the base model's.
+    ///
+    /// The adapter is off for every user of this model while `body` runs: callers run model work on
+    /// one queue (the workbench's runner does), never beside another forward pass.
     public func withoutAdapter<T>(_ body: () throws -> T) throws -> T {
         guard let adapter = model.adapter else { return try body() }
         try model.setAdapter(nil)
-        defer { try? model.setAdapter(adapter) }
-        return try body()
+        let result: Result<T, Error> = Result { try body() }
+        // Putting it back re-applies the same adapter to the same model, which fit a moment ago;
+        // should it fail all the same, say so rather than go on as the base model.
+        do { try model.setAdapter(adapter) } catch { throw LoRAError("the adapter could not be put back after a base-model run: \(error)") }
+        return try result.get()
     }
 
     /// The adapter's directory name, for the status bar (untrusted: sanitise before display).
