@@ -2,6 +2,8 @@
 SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/workbench
+SWIFTFLAGS ?=
+TESTFLAGS := -Xswiftc -enable-testing
 
 .PHONY: run game test build deps models embedder embedder-venv semantic-index test-models mcp-venv game-corpus bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
 
@@ -13,16 +15,18 @@ game: deps models build game-corpus
 	$(BIN) game
 
 build:
-	$(SWIFT) build -c $(CONFIG) --product workbench
+	$(SWIFT) build -c $(CONFIG) --product workbench $(SWIFTFLAGS)
 
 test: deps models test-models mcp-venv
 	python3 -m unittest organism/test_data.py organism/test_game_corpus.py
 	@# The paraphrased questions of the retrieval eval share no keyword with their documents.
 	python3 organism/search-eval/check_questions.py > /dev/null
-	$(SWIFT) build -c $(CONFIG) --build-tests
-	@$(MAKE) --no-print-directory game-corpus
+	@# -enable-testing: the tests reach the panes' binding tables and the sampler's order (@testable);
+	@# the game corpus's build uses the same flags, so nothing is compiled twice.
+	$(SWIFT) build -c $(CONFIG) --build-tests $(TESTFLAGS)
+	@$(MAKE) --no-print-directory game-corpus SWIFTFLAGS="$(TESTFLAGS)"
 	@# Line-buffered, so a CI log shows the test that was running when it stopped.
-	stdbuf -oL -eL $(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing
+	stdbuf -oL -eL $(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing $(TESTFLAGS)
 
 deps:
 	@bash scripts/install-deps.sh
