@@ -368,12 +368,9 @@ public final class App: @unchecked Sendable {
             case .focus(let f): state.focus = f
             case .generate(let technique, let settings, let samples, let adapterOff):
                 start(technique, settings: settings, samples: samples, adapterOff: adapterOff)
-            case .cancelGeneration: cancelGeneration()
             case .write(let w): write(w)
             case .reloadNotebook: reloadNotebook()
-            case .switchTo(let pane): switchTo(pane)
             case .searchLike(let text, let label): dataSearchLike(text, label: label)
-            case .dataSearch: dataSubmit()
             case .openDocument(let id, let chunk): openDocument(id: id, chunk: chunk)
             case .features(let request): run(request)
             case .keepSelectionInView: state.scrollRequest = .selection

@@ -70,13 +70,10 @@ public enum Effect: Sendable {
     /// Start a generation for the pane (refused by the app while another runs); `adapterOff`: on
     /// the base model, for comparing with the organism's samples of the same seeds.
     case generate(GenerationJob.Technique, PaneSettings, samples: Int, adapterOff: Bool = false)
-    case cancelGeneration
     case write(NotebookWrite)
     case reloadNotebook
-    case switchTo(Pane)
     /// Search the training data (Data pane) for documents like `text`.
     case searchLike(text: String, label: String)
-    case dataSearch
     case openDocument(id: String, chunk: MatchedChunk?)
     case features(FeatureRequest)
     case keepSelectionInView
