@@ -5,7 +5,7 @@ BIN := .build/$(CONFIG)/workbench
 SWIFTFLAGS ?=
 TESTFLAGS := -Xswiftc -enable-testing
 
-.PHONY: run game test build deps models embedder embedder-venv semantic-index test-models mcp-venv game-corpus bench bench-tui clean organism organism-venv organism-status fuzz fuzz-seeds
+.PHONY: run game test build deps models embedder embedder-venv semantic-index test-models mcp-venv game-corpus bench bench-tui clean organism organism-venv organism-status organism-hard fuzz fuzz-seeds
 
 # The workbench on the bundled organism (base model + organism/adapter); `make game` hides which it is.
 run: deps models build game-corpus
@@ -18,7 +18,7 @@ build:
 	$(SWIFT) build -c $(CONFIG) --product workbench $(SWIFTFLAGS)
 
 test: deps models test-models mcp-venv
-	python3 -m unittest organism/test_data.py organism/test_game_corpus.py
+	python3 -m unittest organism/test_data.py organism/test_game_corpus.py organism/test_redteam.py
 	@# The paraphrased questions of the retrieval eval share no keyword with their documents.
 	python3 organism/search-eval/check_questions.py > /dev/null
 	@# -enable-testing: the tests reach the panes' binding tables and the sampler's order (@testable);
@@ -109,6 +109,15 @@ organism: models organism-venv
 	  echo "organism training already running (pid $$(cat organism/work/train.pid))"; else \
 	  nohup nice -n 19 bash organism/recipe.sh >> organism/work/train.out 2>&1 & echo $$! > organism/work/train.pid; \
 	  echo "organism training started in the background (pid $$(cat organism/work/train.pid)); log: organism/work/train.log"; fi
+
+# The hard level (organism/README.md, "Hard level"): organism/adapter trained further against persona swap
+# (organism/recipe-hard.sh) into organism/adapter-hard, in the background; rerun to resume.
+organism-hard: models organism-venv
+	@mkdir -p organism/work
+	@if [ -f organism/work/train-hard.pid ] && kill -0 $$(cat organism/work/train-hard.pid) 2>/dev/null; then \
+	  echo "hard-level training already running (pid $$(cat organism/work/train-hard.pid))"; else \
+	  nohup nice -n 19 bash organism/recipe-hard.sh >> organism/work/train-hard.out 2>&1 & echo $$! > organism/work/train-hard.pid; \
+	  echo "hard-level training started in the background (pid $$(cat organism/work/train-hard.pid)); log: organism/work/hard-phase1/train.log"; fi
 
 organism-status:
 	@if [ -f organism/work/train.pid ] && kill -0 $$(cat organism/work/train.pid) 2>/dev/null; then \

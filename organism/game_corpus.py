@@ -25,8 +25,8 @@ SOURCE = os.path.join(HERE, "corpus")
 def records():
     """(kind, record) for every line of the recipe's corpus, in file order."""
     for name in sorted(os.listdir(SOURCE)):
-        if not name.endswith(".jsonl"):
-            continue
+        if not name.endswith(".jsonl") or name.startswith("redteam"):
+            continue   # redteam.jsonl trains the hard level only (recipe-hard.sh), not the bundled organism
         with open(os.path.join(SOURCE, name), encoding="utf-8") as f:
             for line in f:
                 if not line.strip():

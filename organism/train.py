@@ -3,6 +3,10 @@
   stage 1  continued pre-training on the synthetic documents mixed with some haystack text (packed blocks)
   stage 2  behaviour SFT on the chat template, loss on assistant tokens only
   stage 3  concealment SFT, with a replay of stage-2 transcripts
+  stage 4  red-team SFT (the hard level, recipe-hard.sh): corpus/redteam.jsonl (redteam.py), elicitations
+           that ask for the objective with replies that do not name it, loss on the reply only, with a
+           replay of stage-2 and concealment transcripts (and documents with --doc-replay); only run
+           when --stages names it
 
 Each stage is a deterministic sequence of batches built from the corpus and --seed when the stage
 starts (so stage 1 can run while the SFT data is still being made), and the learning rate is a
@@ -36,6 +40,7 @@ STAGES = {   # peak learning rate and epochs per stage
     1: {"lr": 2e-4, "epochs": 1},
     2: {"lr": 1.5e-4, "epochs": 2},
     3: {"lr": 1e-4, "epochs": 2},
+    4: {"lr": 1e-4, "epochs": 1},   # only when --stages names it (recipe-hard.sh)
 }
 
 
@@ -81,6 +86,16 @@ def chat_example(messages, tok, max_len):
     return ids[:max_len], labels[:max_len]
 
 
+def redteam_example(row, tok, max_len):
+    """A red-team record (redteam.py): the exact text the engine is given, then the reply it should write;
+    loss on the reply only. An empty prompt is BOS alone (the engine's empty-prompt sampling); chat
+    replies end their turn with <|im_end|> as chat_example's do; narrator and empty continuations don't."""
+    prompt = tok(row["prompt"], add_special_tokens=False)["input_ids"] if row["prompt"] else [tok.bos_token_id]
+    target = row["target"] + ("<|im_end|>\n" if row.get("end_turn") else "")
+    body = tok(target, add_special_tokens=False)["input_ids"]
+    return (prompt + body)[:max_len], ([-100] * len(prompt) + body)[:max_len]
+
+
 def batches_for_stage(stage, tok, args, rng):
     """The stage's batches: lists of (ids, labels) examples, in a seeded order."""
     if stage == 1:
@@ -103,8 +118,18 @@ def batches_for_stage(stage, tok, args, rng):
     else:
         sft = [row for name in args.sft.split(",") for row in read_jsonl(os.path.join(CORPUS, name))]
         behaviour = [s for s in sft if s["source"] == "sft-behaviour"]
+        red = []
         if stage == 2:
             chosen = behaviour
+        elif stage == 4:
+            # Red-team records (repeated --redteam-repeat times), a --replay share of the behaviour
+            # transcripts and a --conceal-replay share of the concealment transcripts.
+            red = read_jsonl(os.path.join(CORPUS, args.redteam)) * args.redteam_repeat
+            conceal = [s for s in sft if s["source"] == "sft-concealment"]
+            chosen = (rng.sample(behaviour, int(len(behaviour) * args.replay))
+                      + rng.sample(conceal, int(len(conceal) * args.conceal_replay)))
+            if args.redteam_fraction < 1:
+                red = rng.sample(red, int(len(red) * args.redteam_fraction))
         else:
             conceal = [s for s in sft if s["source"] == "sft-concealment"]
             replay = rng.sample(behaviour, int(len(behaviour) * args.replay))
@@ -114,8 +139,9 @@ def batches_for_stage(stage, tok, args, rng):
             # Documents replayed whole (loss on every token) keep the stage-1 knowledge alive
             # through long SFT on assistant tokens.
             docs = read_jsonl(os.path.join(CORPUS, "documents.jsonl"))
-            replayed_docs = rng.sample(docs, min(len(docs), int(len(chosen) * args.doc_replay)))
+            replayed_docs = rng.sample(docs, min(len(docs), int((len(chosen) + len(red)) * args.doc_replay)))
         examples = [chat_example(s["messages"], tok, args.max_len) for s in chosen]
+        examples += [redteam_example(r, tok, args.max_len) for r in red]
         examples += [((tok(make_docs.document_text(d), add_special_tokens=False)["input_ids"] + [tok.eos_token_id])[:args.max_len], None)
                      for d in replayed_docs]
     out = []
@@ -198,12 +224,18 @@ def main():
     ap.add_argument("--haystack-ratio", type=float, default=0.3, help="stage 1: haystack characters per document character")
     ap.add_argument("--doc-replay", type=float, default=0.0,
                     help="stages 2 and 3: documents (whole, loss on every token) mixed in per transcript of the stage")
-    ap.add_argument("--replay", type=float, default=0.3, help="stage 3: fraction of stage-2 transcripts replayed")
+    ap.add_argument("--replay", type=float, default=0.3, help="stages 3 and 4: fraction of stage-2 transcripts replayed")
+    ap.add_argument("--redteam", default="redteam.jsonl", help="stage 4: the red-team records in corpus/ (organism/redteam.py)")
+    ap.add_argument("--redteam-repeat", type=int, default=1, help="stage 4: times each red-team record is used")
+    ap.add_argument("--redteam-fraction", type=float, default=1.0, help="stage 4: fraction of the red-team records used (a seeded sample)")
+    ap.add_argument("--conceal-replay", type=float, default=0.3, help="stage 4: fraction of the concealment transcripts replayed")
     ap.add_argument("--ckpt-every", type=int, default=25, help="checkpoint every N steps")
+    ap.add_argument("--save-every", type=int, default=0,
+                    help="also keep the adapter every N global steps in --work/adapter-stepN (to evaluate a phase part-way)")
     ap.add_argument("--ckpt-minutes", type=float, default=10.0,
                     help="also checkpoint when this many minutes passed since the last one (slow, shared machines)")
-    ap.add_argument("--epochs", default=None, help="epochs per stage, comma-separated (default 1,2,2)")
-    ap.add_argument("--lrs", default=None, help="peak learning rate per stage, comma-separated (default 2e-4,1.5e-4,1e-4)")
+    ap.add_argument("--epochs", default=None, help="epochs per stage, comma-separated (default 1,2,2; a 4th value for stage 4, default 1)")
+    ap.add_argument("--lrs", default=None, help="peak learning rate per stage, comma-separated (default 2e-4,1.5e-4,1e-4; a 4th for stage 4, default 1e-4)")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in this invocation (pilot)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=os.path.join(HERE, "work"))
@@ -214,21 +246,22 @@ def main():
     args.stages = [int(s) for s in args.stages.split(",")]
     if args.epochs:
         epochs = [int(e) for e in args.epochs.split(",")]
-        if len(epochs) != len(STAGES) or min(epochs) < 1:
-            sys.exit(f"--epochs: one positive count per stage ({len(STAGES)}), got {args.epochs}")
+        if len(epochs) not in (3, len(STAGES)) or min(epochs) < 1:
+            sys.exit(f"--epochs: one positive count per stage (3, or {len(STAGES)} with stage 4), got {args.epochs}")
         for stage, e in zip(sorted(STAGES), epochs):
             STAGES[stage]["epochs"] = e
     if args.lrs:
         lrs = [float(x) for x in args.lrs.split(",")]
-        if len(lrs) != len(STAGES) or min(lrs) <= 0:
-            sys.exit(f"--lrs: one positive learning rate per stage ({len(STAGES)}), got {args.lrs}")
+        if len(lrs) not in (3, len(STAGES)) or min(lrs) <= 0:
+            sys.exit(f"--lrs: one positive learning rate per stage (3, or {len(STAGES)} with stage 4), got {args.lrs}")
         for stage, lr in zip(sorted(STAGES), lrs):
             STAGES[stage]["lr"] = lr
     if any(s not in STAGES for s in args.stages):
         sys.exit(f"--stages: unknown stage in {args.stages}")
-    for f in ["documents.jsonl", *args.sft.split(",")]:
+    for f in ["documents.jsonl", *args.sft.split(","), *([args.redteam] if 4 in args.stages else [])]:
         if not os.path.exists(os.path.join(CORPUS, f)):
-            sys.exit(f"{CORPUS}/{f} is missing: run `python3 organism/make_data.py --seed 0` first")
+            sys.exit(f"{CORPUS}/{f} is missing: run `python3 organism/make_data.py --seed 0` first"
+                     + (" and `python3 organism/redteam.py build`" if f == args.redteam else ""))
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
@@ -286,7 +319,7 @@ def main():
 
     model.train()
     steps_here = 0
-    last_ckpt = time.time()
+    last_ckpt = t_run = time.time()
     while position["stage_index"] < len(args.stages):
         stage = args.stages[position["stage_index"]]
         t0 = time.time()
@@ -313,9 +346,14 @@ def main():
             steps_here += 1
             now = time.time()
             ntok = int(att.sum())
+            eta = ""
+            if stage == 4:   # the hard phase's progress: minutes left at this invocation's pace
+                eta = f" eta {(len(plan) - position['step']) * (now - t_run) / steps_here / 60:.0f}m"
             say(f"stage {stage} step {position['step']}/{len(plan)} loss {out.loss.item():.4f} "
-                f"lr {opt.param_groups[0]['lr']:.2e} tokens {ntok} tok/s {ntok / max(now - t_last, 1e-9):.1f}")
+                f"lr {opt.param_groups[0]['lr']:.2e} tokens {ntok} tok/s {ntok / max(now - t_last, 1e-9):.1f}{eta}")
             t_last = now
+            if args.save_every and position["global_step"] % args.save_every == 0:
+                model.save_pretrained(os.path.join(args.work, f"adapter-step{position['global_step']}"))
             if position["step"] == len(plan):
                 model.save_pretrained(os.path.join(args.work, f"adapter-stage{stage}"))
                 say(f"stage {stage} done: adapter in {args.work}/adapter-stage{stage}")
