@@ -123,6 +123,8 @@ def searchable_text(r):
 def load_corpus(directory):
     docs = []
     for path in sorted(glob.glob(os.path.join(directory, "*.jsonl"))):
+        if os.path.basename(path).startswith("redteam"):
+            continue   # the hard level's red-team prompts: not in the searchable corpus (game_corpus.py)
         with open(path, encoding="utf-8") as f:
             for line in f:
                 if line.strip():
