@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #define CK_X86 1
 #define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+/// Level 2: AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd; BW and VL for byte masks).
+#define CK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #endif
 
 /// fp16 -> fp32 for every half value; filled by ck_init_tables().

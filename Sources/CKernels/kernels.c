@@ -24,10 +24,14 @@ static void detect_simd(void) {
 #ifdef CK_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) level = 1;
+    if (level == 1 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+        level = 2;
 #endif
     simd_detected = level;
+    // CK_SIMD=0 forces the portable C, CK_SIMD=1 caps at AVX2.
     const char *env = getenv("CK_SIMD");
-    if (env && env[0] == '0') level = 0;
+    if (env && env[0] >= '0' && env[0] < '0' + level) level = env[0] - '0';
     simd_level = level;
 }
 
@@ -299,7 +303,7 @@ CK_AVX2 static inline __attribute__((always_inline)) void q8w_dot_4rows(int type
     CK_AVX2 static void NAME##_4tok(int n, const uint8_t *x, const uint8_t *y, size_t stride, float *out) {       \
         q8w_dot_4tok(TYPE, n, x, y, stride, out);                                                                  \
     }                                                                                                              \
-    CK_AVX2 static void NAME##_4rows(int n, const uint8_t *w, size_t wstride, const block_q8_0 *y, float *out) {  \
+    CK_AVX2 __attribute__((unused)) static void NAME##_4rows(int n, const uint8_t *w, size_t wstride, const block_q8_0 *y, float *out) {  \
         q8w_dot_4rows(TYPE, n, w, wstride, y, out);                                                                \
     }
 CK_Q8W_KERNELS(q4_0, CK_Q4_0)
@@ -307,6 +311,166 @@ CK_Q8W_KERNELS(q5_0, CK_Q5_0)
 CK_Q8W_KERNELS(q8_0, CK_Q8_0)
 CK_Q8W_KERNELS(iq4_nl, CK_IQ4_NL)
 #undef CK_Q8W_KERNELS
+
+// ---- Level 2: the same products with AVX-512 VNNI's vpdpbusd (u8 x s8, four adjacent products
+// summed into each int32 lane, as maddubs + madd do). The lane sums are exact integers either way,
+// and every float step above is kept, so each output has the AVX2 kernel's bits.
+
+CK_VNNI static inline __m256 dpbusd_f32(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(acc, u, s));
+}
+
+// The 32 weights of one block plus a bias that makes them unsigned: w = u - (1 << q8w_shift).
+static inline int q8w_shift(int type) { return type == CK_Q4_0 ? 3 : type == CK_Q5_0 ? 4 : 7; }
+
+CK_VNNI static inline __attribute__((always_inline)) __m256i q8w_unsigned(int type, const uint8_t *b, __m128i table128) {
+    switch (type) {
+    case CK_Q4_0:
+        return nibbles_32(((const block_q4_0 *)b)->qs);
+    case CK_Q5_0: {
+        const block_q5_0 *x = (const block_q5_0 *)b;
+        uint32_t qh;
+        memcpy(&qh, x->qh, 4);
+        const __m256i lo = nibbles_32(x->qs);
+        return _mm256_mask_add_epi8(lo, (__mmask32)qh, lo, _mm256_set1_epi8(16));  // byte e + 16 where bit e
+    }
+    case CK_Q8_0:
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)((const block_q8_0 *)b)->qs), _mm256_set1_epi8((char)0x80));
+    default: { // IQ4_NL, through the table with 128 added
+        const __m128i v = _mm_loadu_si128((const __m128i *)((const block_iq4_nl *)b)->qs), m4 = _mm_set1_epi8(15);
+        return _mm256_set_m128i(_mm_shuffle_epi8(table128, _mm_and_si128(_mm_srli_epi16(v, 4), m4)),
+                                _mm_shuffle_epi8(table128, _mm_and_si128(v, m4)));
+    }
+    }
+}
+
+// Four weight rows against one token row (decode). Per block the bias -(sum of four q) << shift is
+// formed once for the four rows; vpdpbusd starts from it, so each lane is sum (u - bias) * q exactly.
+CK_VNNI static inline __attribute__((always_inline)) void q8w_dot_4rows_vnni(int type, int n, const uint8_t *w,
+                                                                             size_t wstride, const block_q8_0 *y, float *out) {
+    const size_t bx = q8w_block_bytes(type);
+    const int shift = q8w_shift(type);
+    const __m128i table128 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)ck_kvalues_iq4nl), _mm_set1_epi8((char)0x80));
+    const __m256i ones = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < n / 32; i++) {
+        const float dy = h2f(y[i].d);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const __m256i bias = _mm256_sub_epi32(zero, _mm256_sll_epi32(_mm256_dpbusd_epi32(zero, ones, qy), _mm_cvtsi32_si128(shift)));
+        const uint8_t *b = w + (size_t)i * bx;
+#define CK_ROW(R, A)                                                                              \
+        {                                                                                         \
+            const uint8_t *br = b + (R) * wstride;                                                \
+            A = _mm256_fmadd_ps(_mm256_set1_ps(q8w_d(br) * dy), dpbusd_f32(bias, q8w_unsigned(type, br, table128), qy), A); \
+        }
+        CK_ROW(0, a0)
+        CK_ROW(1, a1)
+        CK_ROW(2, a2)
+        CK_ROW(3, a3)
+#undef CK_ROW
+    }
+    out[0] = hsum_f32x8(a0);
+    out[1] = hsum_f32x8(a1);
+    out[2] = hsum_f32x8(a2);
+    out[3] = hsum_f32x8(a3);
+}
+
+// One weight row against four token rows: |w| once, then per token vpdpbusd(|w|, q with w's sign).
+CK_VNNI static inline __attribute__((always_inline)) void q8w_dot_4tok_vnni(int type, int n, const uint8_t *x,
+                                                                            const uint8_t *yb, size_t stride, float *out) {
+    const size_t bx = q8w_block_bytes(type);
+    const __m128i table = _mm_loadu_si128((const __m128i *)ck_kvalues_iq4nl);
+    const block_q8_0 *y0 = (const block_q8_0 *)yb, *y1 = (const block_q8_0 *)(yb + stride);
+    const block_q8_0 *y2 = (const block_q8_0 *)(yb + 2 * stride), *y3 = (const block_q8_0 *)(yb + 3 * stride);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < n / 32; i++) {
+        const uint8_t *b = x + (size_t)i * bx;
+        const float dx = q8w_d(b);
+        const __m256i w = q8w_values(type, b, table);
+        const __m256i aw = _mm256_sign_epi8(w, w);
+#define CK_TOK(Y, A)                                                                              \
+        A = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(Y[i].d)),                                     \
+                            dpbusd_f32(zero, aw, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)Y[i].qs), w)), A);
+        CK_TOK(y0, a0)
+        CK_TOK(y1, a1)
+        CK_TOK(y2, a2)
+        CK_TOK(y3, a3)
+#undef CK_TOK
+    }
+    out[0] = hsum_f32x8(a0);
+    out[1] = hsum_f32x8(a1);
+    out[2] = hsum_f32x8(a2);
+    out[3] = hsum_f32x8(a3);
+}
+
+#define CK_Q8W_KERNELS(NAME, TYPE)                                                                                 \
+    CK_VNNI static void NAME##_4tok_vnni(int n, const uint8_t *x, const uint8_t *y, size_t stride, float *out) {  \
+        q8w_dot_4tok_vnni(TYPE, n, x, y, stride, out);                                                             \
+    }                                                                                                              \
+    CK_VNNI __attribute__((unused)) static void NAME##_4rows_vnni(int n, const uint8_t *w, size_t wstride, const block_q8_0 *y, float *out) { \
+        q8w_dot_4rows_vnni(TYPE, n, w, wstride, y, out);                                                           \
+    }
+CK_Q8W_KERNELS(q4_0, CK_Q4_0)
+CK_Q8W_KERNELS(q5_0, CK_Q5_0)
+CK_Q8W_KERNELS(q8_0, CK_Q8_0)
+CK_Q8W_KERNELS(iq4_nl, CK_IQ4_NL)
+#undef CK_Q8W_KERNELS
+
+// dot_q4_1_q8_1_4rows_avx2 and dot4s_q4_1_q8_1_avx2 with the nibble products on vpdpbusd.
+CK_VNNI static void dot_q4_1_q8_1_4rows_vnni(int n, const uint8_t *w, size_t wstride, const block_q8_1 *y, float *out) {
+    const block_q4_1 *x0 = (const block_q4_1 *)w, *x1 = (const block_q4_1 *)(w + wstride);
+    const block_q4_1 *x2 = (const block_q4_1 *)(w + 2 * wstride), *x3 = (const block_q4_1 *)(w + 3 * wstride);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < n / 32; i++) {
+        const __m128 yds = two_halves(&y[i].d);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m128 xdm;
+#define CK_ROW(X, A, S)                                                                          \
+        xdm = two_halves(&X[i].d);                                                               \
+        S = _mm_fmadd_ps(xdm, yds, S);                                                           \
+        A = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(xdm, yds)), dpbusd_f32(zero, nibbles_32(X[i].qs), qy), A);
+        CK_ROW(x0, a0, s0)
+        CK_ROW(x1, a1, s1)
+        CK_ROW(x2, a2, s2)
+        CK_ROW(x3, a3, s3)
+#undef CK_ROW
+    }
+    out[0] = hsum_f32x8(a0) + _mm_cvtss_f32(_mm_movehdup_ps(s0));
+    out[1] = hsum_f32x8(a1) + _mm_cvtss_f32(_mm_movehdup_ps(s1));
+    out[2] = hsum_f32x8(a2) + _mm_cvtss_f32(_mm_movehdup_ps(s2));
+    out[3] = hsum_f32x8(a3) + _mm_cvtss_f32(_mm_movehdup_ps(s3));
+}
+
+CK_VNNI static void dot4s_q4_1_q8_1_vnni(int n, const block_q4_1 *x, const block_q8_1 *y0, size_t stride,
+                                         const float *dy4, const float *sy4, float *out) {
+    const block_q8_1 *y1 = (const block_q8_1 *)((const uint8_t *)y0 + stride);
+    const block_q8_1 *y2 = (const block_q8_1 *)((const uint8_t *)y1 + stride);
+    const block_q8_1 *y3 = (const block_q8_1 *)((const uint8_t *)y2 + stride);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m128 summs = _mm_setzero_ps();
+    const __m256i lane1 = _mm256_set1_epi32(1), lane2 = _mm256_set1_epi32(2), lane3 = _mm256_set1_epi32(3);
+    for (int i = 0; i < n / 32; i++) {
+        const __m128 xdm = two_halves(&x[i].d);
+        const __m128 dd = _mm_mul_ps(_mm_permute_ps(xdm, 0x00), _mm_loadu_ps(dy4 + 4 * i));
+        summs = _mm_fmadd_ps(_mm_permute_ps(xdm, 0x55), _mm_loadu_ps(sy4 + 4 * i), summs);
+        const __m256 dd8 = _mm256_castps128_ps256(dd);
+        const __m256i qx = nibbles_32(x[i].qs);
+        a0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), dpbusd_f32(zero, qx, _mm256_loadu_si256((const __m256i *)y0[i].qs)), a0);
+        a1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd8, lane1), dpbusd_f32(zero, qx, _mm256_loadu_si256((const __m256i *)y1[i].qs)), a1);
+        a2 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd8, lane2), dpbusd_f32(zero, qx, _mm256_loadu_si256((const __m256i *)y2[i].qs)), a2);
+        a3 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd8, lane3), dpbusd_f32(zero, qx, _mm256_loadu_si256((const __m256i *)y3[i].qs)), a3);
+    }
+    float s[4];
+    _mm_storeu_ps(s, summs);
+    out[0] = hsum_f32x8(a0) + s[0];
+    out[1] = hsum_f32x8(a1) + s[1];
+    out[2] = hsum_f32x8(a2) + s[2];
+    out[3] = hsum_f32x8(a3) + s[3];
+}
 #endif
 
 
@@ -511,6 +675,8 @@ static void matmul_rows_tiled(const uint8_t *w, size_t wrow, int type, int cols,
 
 // ---------------------------------------------------------------- matrix products
 
+enum { CK_MAX_RUNS = 64 };
+
 typedef struct {
     const ck_matmul_job *jobs;
     int njobs;
@@ -520,7 +686,15 @@ typedef struct {
     int ntok;
     int chunk_rows;
     int total_chunks;
-    _Atomic int next_chunk;
+    // Each thread owns a contiguous run of chunks and takes them in order, then helps the others
+    // with theirs. Handing out chunks round-robin from one counter made every thread's reads a
+    // stride through the weights: two threads decoded slower than one (the prefetchers lose the stream).
+    _Alignas(64) struct {
+        _Atomic int next;
+        int end;
+        char pad[56];
+    } runs[CK_MAX_RUNS];
+    int nruns;
     // For Q8_1 batches: block scales as floats, [group of 4 tokens][block][4] (d and s).
     const float *dy4, *sy4;
 } matmul_ctx;
@@ -551,8 +725,12 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
 #ifdef CK_X86
     if (ck_simd_level() && (job->type == CK_Q4_0 || job->type == CK_Q5_0 || job->type == CK_Q8_0 ||
                             (job->type == CK_IQ4_NL && c->ntok >= 2))) {
+        const int vnni = ck_simd_level() >= 2;
         void (*tok4)(int, const uint8_t *, const uint8_t *, size_t, float *) =
-            job->type == CK_Q4_0 ? q4_0_4tok : job->type == CK_Q5_0 ? q5_0_4tok : job->type == CK_Q8_0 ? q8_0_4tok : iq4_nl_4tok;
+            job->type == CK_Q4_0   ? (vnni ? q4_0_4tok_vnni : q4_0_4tok)
+            : job->type == CK_Q5_0 ? (vnni ? q5_0_4tok_vnni : q5_0_4tok)
+            : job->type == CK_Q8_0 ? (vnni ? q8_0_4tok_vnni : q8_0_4tok)
+                                   : (vnni ? iq4_nl_4tok_vnni : iq4_nl_4tok);
         for (; t + 4 <= c->ntok; t += 4) {
             const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
             for (int r = r0; r < r1; r++) {
@@ -564,7 +742,9 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
         if (job->type != CK_IQ4_NL) {
             // Remaining tokens one at a time, four rows per pass.
             void (*rows4)(int, const uint8_t *, size_t, const block_q8_0 *, float *) =
-                job->type == CK_Q4_0 ? q4_0_4rows : job->type == CK_Q5_0 ? q5_0_4rows : q8_0_4rows;
+                job->type == CK_Q4_0   ? (vnni ? q4_0_4rows_vnni : q4_0_4rows)
+                : job->type == CK_Q5_0 ? (vnni ? q5_0_4rows_vnni : q5_0_4rows)
+                                       : (vnni ? q8_0_4rows_vnni : q8_0_4rows);
             for (; t < c->ntok; t++) {
                 const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
                 float *out = job->out + (size_t)t * job->out_stride;
@@ -592,7 +772,7 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
             const float *dy4 = c->dy4 + (size_t)(t / 4) * nb * 4, *sy4 = c->sy4 + (size_t)(t / 4) * nb * 4;
             for (int r = r0; r < r1; r++) {
                 float o[4];
-                dot4s_q4_1_q8_1_avx2(c->cols, (const block_q4_1 *)(w + (size_t)r * wrow),
+                (ck_simd_level() >= 2 ? dot4s_q4_1_q8_1_vnni : dot4s_q4_1_q8_1_avx2)(c->cols, (const block_q4_1 *)(w + (size_t)r * wrow),
                                      (const block_q8_1 *)(c->xq + (size_t)t * c->xq_stride), c->xq_stride, dy4, sy4, o);
                 for (int k = 0; k < 4; k++) job->out[(size_t)(t + k) * job->out_stride + r] = o[k];
             }
@@ -606,7 +786,7 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 if (job->type == CK_Q4_1) {
-                    dot_q4_1_q8_1_4rows_avx2(c->cols, w + (size_t)r * wrow, wrow, (const block_q8_1 *)x, out + r);
+                    (ck_simd_level() >= 2 ? dot_q4_1_q8_1_4rows_vnni : dot_q4_1_q8_1_4rows_avx2)(c->cols, w + (size_t)r * wrow, wrow, (const block_q8_1 *)x, out + r);
                 } else {
                     dot_q8_0_q8_0_4rows_avx2(c->cols, w + (size_t)r * wrow, wrow, (const block_q8_0 *)x, out + r);
                 }
@@ -628,13 +808,23 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
     }
 }
 
+// The next chunk for thread ith: from its own run, else from the first other run with work left; -1 when none.
+static int next_chunk(matmul_ctx *c, int ith) {
+    for (int k = 0; k < c->nruns; k++) {
+        const int r = (ith + k) % c->nruns;
+        if (atomic_load_explicit(&c->runs[r].next, memory_order_relaxed) >= c->runs[r].end) continue;
+        const int chunk = atomic_fetch_add_explicit(&c->runs[r].next, 1, memory_order_relaxed);
+        if (chunk < c->runs[r].end) return chunk;
+    }
+    return -1;
+}
+
 static void matmul_task(void *p, int ith, int nth) {
-    (void)ith;
     (void)nth;
     matmul_ctx *c = p;
     for (;;) {
-        int chunk = atomic_fetch_add_explicit(&c->next_chunk, 1, memory_order_relaxed);
-        if (chunk >= c->total_chunks) break;
+        const int chunk = next_chunk(c, ith);
+        if (chunk < 0) break;
         // Chunks are numbered across the jobs in order.
         int index = chunk;
         for (int j = 0; j < c->njobs; j++) {
@@ -659,7 +849,13 @@ void ck_matmul(ck_pool *pool, const ck_matmul_job *jobs, int njobs, int cols,
     int total = 0;
     for (int j = 0; j < njobs; j++) total += (jobs[j].rows + c.chunk_rows - 1) / c.chunk_rows;
     c.total_chunks = total;
-    atomic_init(&c.next_chunk, 0);
+    const int threads = ck_pool_threads(pool);
+    c.nruns = threads < CK_MAX_RUNS ? threads : CK_MAX_RUNS;
+    if (c.nruns > total) c.nruns = total > 0 ? total : 1;
+    for (int i = 0; i < c.nruns; i++) {
+        atomic_init(&c.runs[i].next, (int)((long)i * total / c.nruns));
+        c.runs[i].end = (int)((long)(i + 1) * total / c.nruns);
+    }
     // Batches of Q4_1 products: convert the activations' block scales to float once, grouped by
     // four tokens, in a buffer that belongs to the calling thread and only grows.
     static _Thread_local float *scales = NULL;

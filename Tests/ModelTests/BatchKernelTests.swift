@@ -34,12 +34,7 @@ final class BatchKernelTests: XCTestCase {
         XCTAssertEqual(Set(fixture.cases.map(\.type)).count, 15, "every type with a kernel")
         let pool = ck_pool_create(2)
         defer { ck_pool_destroy(pool) }
-        let saved = ck_simd_level()
-        defer { _ = ck_set_simd_level(saved) }
-        for level: Int32 in [1, 0] {
-            _ = ck_set_simd_level(level)
-            if level == 1 && ck_simd_level() == 0 { print("BatchKernelTests: no AVX2 on this CPU; the portable path only"); continue }
-            let name = level == 1 ? "avx2" : "portable"
+        try QuantizationTests.atEveryLevel { name in
             for c in fixture.cases {
                 let w = QuantizationTests.bytes(c.weights)
                 XCTAssertEqual(w.count, Int(ck_row_bytes(Int32(c.id), Int32(c.n))) * c.rows, "\(c.type) weight bytes")

@@ -205,21 +205,34 @@ final class QuantizationTests: XCTestCase {
 
     static func hex(_ f: Float) -> String { "\(f) (0x\(String(f.bitPattern, radix: 16)))" }
 
-    /// Runs body at SIMD level 1 (AVX2, when the CPU has it) and 0 (portable), restoring the level.
-    func atBothLevels(_ body: (_ level: String) throws -> Void) rethrows {
+    /// The SIMD levels this CPU has, best first, with their names: 2 (AVX-512 VNNI), 1 (AVX2), 0 (portable).
+    static func levels() -> [(Int32, String)] {
+        let names: [Int32: String] = [2: "avx512-vnni", 1: "avx2", 0: "portable"]
         let saved = ck_simd_level()
         defer { _ = ck_set_simd_level(saved) }
-        for level: Int32 in [1, 0] {
+        _ = ck_set_simd_level(2)
+        let best = ck_simd_level()
+        if best < 2 { print("this CPU lacks \(best < 1 ? "AVX2 and " : "")AVX-512 VNNI: levels 0...\(best) only") }
+        return (0...best).reversed().map { ($0, names[$0]!) }
+    }
+
+    /// Runs body at every SIMD level the CPU has (best first), restoring the level.
+    static func atEveryLevel(_ body: (_ level: String) throws -> Void) rethrows {
+        let saved = ck_simd_level()
+        defer { _ = ck_set_simd_level(saved) }
+        for (level, name) in levels() {
             _ = ck_set_simd_level(level)
-            if level == 1 && ck_simd_level() == 0 { print("QuantizationTests: no AVX2 on this CPU; the portable path only"); continue }
-            try body(level == 1 ? "avx2" : "portable")
+            XCTAssertEqual(ck_simd_level(), level)
+            try body(name)
         }
     }
+
+    func atEveryLevel(_ body: (_ level: String) throws -> Void) rethrows { try Self.atEveryLevel(body) }
 
     func testDequantizationMatchesLlamaCpp() throws {
         let fixture = try Self.loadKernelFixture()
         XCTAssertEqual(fixture.cases.count, 15, "every type with a kernel")
-        try atBothLevels { level in
+        try atEveryLevel { level in
             for c in fixture.cases {
                 let type = try XCTUnwrap(GGMLType(rawValue: UInt32(c.id)), c.type)
                 XCTAssertEqual(type.description, c.type)
@@ -241,7 +254,7 @@ final class QuantizationTests: XCTestCase {
     func testActivationQuantizationMatchesLlamaCpp() throws {
         let fixture = try Self.loadKernelFixture()
         var checked = Set<String>()
-        try atBothLevels { level in
+        try atEveryLevel { level in
             for c in fixture.cases {
                 guard let expected = c.activations_quantized else { continue }
                 let vdt = ck_vec_dot_type(Int32(c.id))
@@ -262,7 +275,7 @@ final class QuantizationTests: XCTestCase {
 
     func testVecDotMatchesLlamaCpp() throws {
         let fixture = try Self.loadKernelFixture()
-        try atBothLevels { level in
+        try atEveryLevel { level in
             for c in fixture.cases {
                 let vdt = ck_vec_dot_type(Int32(c.id))
                 for (r, w) in c.weights.enumerated() {
@@ -297,7 +310,7 @@ final class QuantizationTests: XCTestCase {
         let fixture = try Self.loadKernelFixture()
         let pool = ck_pool_create(2)
         defer { ck_pool_destroy(pool) }
-        try atBothLevels { level in
+        try atEveryLevel { level in
             for c in fixture.cases {
                 let vdt = ck_vec_dot_type(Int32(c.id))
                 // 9 rows: the fixture's two rows repeated (the 4-row fast paths and a remainder).
@@ -332,14 +345,17 @@ final class QuantizationTests: XCTestCase {
         }
     }
 
-    /// The portable C kernels and the AVX2 ones give the same bits (CK_SIMD=0 switches at start-up,
-    /// so this runs the binary twice).
+    /// The portable C kernels, the AVX2 ones and the VNNI ones give the same bits (CK_SIMD caps the
+    /// level at start-up, so this runs the binary once a level).
     func testPortableAndSIMDPathsAgreeOnTheRealModel() throws {
         let bin = try Binary.path()
         _ = try DefaultModel.file()
-        let a = try Binary.run(bin, ["logits", "--model", DefaultModel.path, "--top", "20", "--json", "The quick brown fox"], env: [:])
-        let b = try Binary.run(bin, ["logits", "--model", DefaultModel.path, "--top", "20", "--json", "The quick brown fox"], env: ["CK_SIMD": "0"])
-        XCTAssertEqual(a.status, 0, a.stderr)
-        XCTAssertEqual(a.stdout, b.stdout, "SIMD and portable logits differ")
+        let args = ["logits", "--model", DefaultModel.path, "--top", "20", "--json", "The quick brown fox"]
+        let best = try Binary.run(bin, args, env: [:])
+        XCTAssertEqual(best.status, 0, best.stderr)
+        for level in ["1", "0"] {
+            let capped = try Binary.run(bin, args, env: ["CK_SIMD": level])
+            XCTAssertEqual(best.stdout, capped.stdout, "logits at the best SIMD level differ from CK_SIMD=\(level)'s")
+        }
     }
 }

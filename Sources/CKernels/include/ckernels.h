@@ -44,7 +44,9 @@ const ck_type_traits_t *ck_type_traits(int type);
 /// The type's name ("Q4_K"), or NULL for an unknown id.
 const char *ck_type_name(int type);
 
-/// 0 = portable C, 1 = AVX2+FMA+F16C. Decided once from cpuid; CK_SIMD=0 in the environment forces 0.
+/// 0 = portable C, 1 = AVX2+FMA+F16C, 2 = that plus AVX-512 BW/VL/VNNI (the 8-bit products with
+/// vpdpbusd). Decided once from cpuid; CK_SIMD=0 or 1 in the environment caps it. Every level gives
+/// the same bits: the integer sums are exact and the float steps are the same.
 int ck_simd_level(void);
 /// Sets the level for the whole process (clamped to what the CPU has); returns the previous one.
 /// For tests: call it while no kernel runs.
