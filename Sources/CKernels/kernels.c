@@ -404,7 +404,44 @@ CK_VNNI static inline __attribute__((always_inline)) void q8w_dot_4tok_vnni(int 
     out[3] = hsum_f32x8(a3);
 }
 
+// Four weight rows against four token rows (batches): AVX-512's 32 vector registers hold the 16
+// accumulators, each weight block is unpacked once for four tokens and each token block read once
+// for four rows. out[4 * token + row].
+CK_VNNI static inline __attribute__((always_inline)) void q8w_dot_4x4_vnni(int type, int n, const uint8_t *w, size_t wstride,
+                                                                           const uint8_t *yb, size_t stride, float *out) {
+    const size_t bx = q8w_block_bytes(type);
+    const int shift = q8w_shift(type);
+    const __m128i table128 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)ck_kvalues_iq4nl), _mm_set1_epi8((char)0x80));
+    const __m256i ones = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
+    const block_q8_0 *y[4];
+    for (int t = 0; t < 4; t++) y[t] = (const block_q8_0 *)(yb + (size_t)t * stride);
+    __m256 acc[4][4];
+    for (int t = 0; t < 4; t++)
+        for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m256i u[4];
+        float dx[4];
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *br = w + (size_t)r * wstride + (size_t)i * bx;
+            u[r] = q8w_unsigned(type, br, table128);
+            dx[r] = q8w_d(br);
+        }
+        for (int t = 0; t < 4; t++) {
+            const __m256i qy = _mm256_loadu_si256((const __m256i *)y[t][i].qs);
+            const __m256i bias = _mm256_sub_epi32(zero, _mm256_sll_epi32(_mm256_dpbusd_epi32(zero, ones, qy), _mm_cvtsi32_si128(shift)));
+            const float dy = h2f(y[t][i].d);
+            for (int r = 0; r < 4; r++)
+                acc[t][r] = _mm256_fmadd_ps(_mm256_set1_ps(dx[r] * dy), dpbusd_f32(bias, u[r], qy), acc[t][r]);
+        }
+    }
+    for (int t = 0; t < 4; t++)
+        for (int r = 0; r < 4; r++) out[4 * t + r] = hsum_f32x8(acc[t][r]);
+}
+
 #define CK_Q8W_KERNELS(NAME, TYPE)                                                                                 \
+    CK_VNNI static void NAME##_4x4_vnni(int n, const uint8_t *w, size_t wstride, const uint8_t *y, size_t stride, float *out) { \
+        q8w_dot_4x4_vnni(TYPE, n, w, wstride, y, stride, out);                                                     \
+    }                                                                                                              \
     CK_VNNI static void NAME##_4tok_vnni(int n, const uint8_t *x, const uint8_t *y, size_t stride, float *out) {  \
         q8w_dot_4tok_vnni(TYPE, n, x, y, stride, out);                                                             \
     }                                                                                                              \
@@ -731,9 +768,21 @@ static void matmul_rows(const matmul_ctx *c, const ck_matmul_job *job, int r0, i
             : job->type == CK_Q5_0 ? (vnni ? q5_0_4tok_vnni : q5_0_4tok)
             : job->type == CK_Q8_0 ? (vnni ? q8_0_4tok_vnni : q8_0_4tok)
                                    : (vnni ? iq4_nl_4tok_vnni : iq4_nl_4tok);
+        void (*tile)(int, const uint8_t *, size_t, const uint8_t *, size_t, float *) =
+            !vnni                  ? NULL
+            : job->type == CK_Q4_0 ? q4_0_4x4_vnni
+            : job->type == CK_Q5_0 ? q5_0_4x4_vnni
+            : job->type == CK_Q8_0 ? q8_0_4x4_vnni
+                                   : iq4_nl_4x4_vnni;
         for (; t + 4 <= c->ntok; t += 4) {
             const uint8_t *x = c->xq + (size_t)t * c->xq_stride;
-            for (int r = r0; r < r1; r++) {
+            int r = r0;
+            for (; tile && r + 4 <= r1; r += 4) {
+                float o[16];
+                tile(c->cols, w + (size_t)r * wrow, wrow, x, c->xq_stride, o);
+                for (int k = 0; k < 4; k++) memcpy(job->out + (size_t)(t + k) * job->out_stride + r, o + 4 * k, 4 * sizeof(float));
+            }
+            for (; r < r1; r++) {
                 float o[4];
                 tok4(c->cols, w + (size_t)r * wrow, x, c->xq_stride, o);
                 for (int k = 0; k < 4; k++) job->out[(size_t)(t + k) * job->out_stride + r] = o[k];
